@@ -1,0 +1,53 @@
+"""The `xlt` command. Verbs that train (`train`, `worker`) import torch; the rest stay light."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xlt", description="XLT Lab: zero-shot cross-lingual transfer runs")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    serve = verbs.add_parser("serve", help="migrate the database, start the API, dashboard and a local worker")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--no-worker", action="store_true", help="do not start the local worker")
+
+    verbs.add_parser("worker", help="start a Celery worker for the configured broker")
+
+    train = verbs.add_parser("train", help="one run without server, database or broker")
+    train.add_argument("config", help="run config, .json or .yaml")
+    train.add_argument("--out", required=True, help="output folder; results.json is written there")
+
+    db = verbs.add_parser("db", help="database maintenance")
+    db_verbs = db.add_subparsers(dest="db_verb", required=True)
+    db_verbs.add_parser("upgrade", help="apply Alembic migrations up to head")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    if args.verb == "train":
+        from worker.training.command import train_command
+
+        return train_command(args.config, args.out)
+    if args.verb == "serve":
+        from backend.serve import serve
+
+        return serve(host=args.host, port=args.port, with_worker=not args.no_worker)
+    if args.verb == "worker":
+        from worker.celery_app import run_worker
+
+        return run_worker()
+    if args.verb == "db" and args.db_verb == "upgrade":
+        from backend.migrate import upgrade
+
+        upgrade()
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""HTML pages of the dashboard (owned by the dashboard work); the app includes `router`."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

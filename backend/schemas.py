@@ -1,0 +1,109 @@
+"""Plain pydantic objects that the store returns and the API and pages render (never ORM rows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from worker.training.results import RunStatus
+
+
+class ExperimentOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    run_count: int = 0
+    description: str = ""
+
+
+class RunOut(BaseModel):
+    """One run as lists and pages show it. `method` is RunConfig.method_label (e.g. 'stsb+rs_da')."""
+
+    id: int
+    name: str
+    experiment_id: int | None = None
+    status: RunStatus
+    task: str
+    model: str
+    method: str
+    seed: int
+    config: dict[str, Any]
+    progress: float = 0.0
+    stage: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    worker_host: str | None = None
+    task_id: str | None = None
+    attempts: int = 0
+    cancel_requested: bool = False
+    tags: list[str] = Field(default_factory=list)
+    notes: str = ""
+    average: float | None = None  # macro average of the task's accuracy over evaluated languages
+    summary: dict[str, Any] | None = None  # results.json summary (+ generalized matrix, selected checkpoint)
+
+
+class RunPage(BaseModel):
+    items: list[RunOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class ScoreOut(BaseModel):
+    dataset: str
+    language: str
+    split: str
+    metric: str
+    value: float
+    n: int
+
+
+class MetricSeries(BaseModel):
+    stage: str
+    name: str  # loss | lr | dev_accuracy …
+    steps: list[int]
+    values: list[float]
+
+
+class CompareCell(BaseModel):
+    """Per group × (dataset, language): mean ± std over the group's seeds, and delta to the baseline group."""
+
+    group: str
+    dataset: str
+    language: str
+    mean: float
+    std: float
+    n: int  # number of runs (seeds) with a score
+    delta: float | None = None
+
+
+class CompareGroup(BaseModel):
+    key: str  # stable label, e.g. 'xnli · xlm-roberta-base · stsb+rs_rp'
+    run_ids: list[int]
+    seeds: list[int]
+    config: dict[str, Any]  # the shared config with train.seed removed
+
+
+class CompareResult(BaseModel):
+    metric: str
+    baseline: str | None
+    groups: list[CompareGroup]
+    languages: list[str]  # column order (dataset languages, then extra datasets')
+    cells: list[CompareCell]
+    tier_averages: dict[str, dict[str, float | None]]  # group -> tier -> mean over that tier's languages
+    average: dict[str, float | None]  # group -> macro average
+
+
+class ShareLinkOut(BaseModel):
+    token: str
+    kind: str  # 'run' | 'compare'
+    view: dict[str, Any]  # e.g. {"run_id": 3} or {"runs": [1,2,3], "baseline": "..."}
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked: bool = False

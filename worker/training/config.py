@@ -1,0 +1,168 @@
+"""The run configuration: the one contract between the launch form, the API, the queue and the trainer.
+
+Pure pydantic (no torch) so that the backend can validate configs without the ML stack. Every field
+but `task` and `model` has a default from the literature (XTREME's XNLI/PAWS-X recipe: lr 2e-5,
+batch 32, max length 128; Robust-XLT for the robust-training parameters). Unknown fields are
+rejected so that a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from worker.training.languages import COMPATIBLE_EXTRA, DATASET_LANGUAGES
+
+TaskName = Literal["xnli", "pawsx"]
+RobustMethod = Literal["none", "rs_da", "rs_rp", "adv"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Device = Literal["auto", "cpu", "cuda"]
+
+# Epochs per task when `train.epochs` is not given (XTREME / Robust-XLT scripts).
+DEFAULT_EPOCHS: dict[str, float] = {"xnli": 5.0, "pawsx": 5.0}
+# Augmented copies per example in Robust-XLT's perturb.py (`--num`).
+DEFAULT_RS_DA_COPIES: dict[str, int] = {"xnli": 3, "pawsx": 10}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Strict):
+    source: Literal["hf", "local"] = "hf"
+    dir: str | None = Field(default=None, description="root of the local layout <dir>/<dataset>/<split>.<lang>.jsonl")
+
+    @model_validator(mode="after")
+    def _local_needs_dir(self) -> DataConfig:
+        if self.source == "local" and not self.dir:
+            raise ValueError("data.dir is required when data.source is 'local'")
+        return self
+
+
+class IntermediateConfig(_Strict):
+    """Stage 1 of STILTs-style intermediate training: STS-B as regression (one output, MSE on 0–5)."""
+
+    task: Literal["stsb"] = "stsb"
+    epochs: float = Field(default=3.0, gt=0)
+    learning_rate: float = Field(default=2e-5, gt=0, lt=1)
+    batch_size: int = Field(default=32, ge=1, le=4096)
+    max_examples: int | None = Field(default=None, ge=1)
+
+
+class RobustConfig(_Strict):
+    """Robust training (Huang et al., EMNLP 2021). Parameters of methods not chosen are ignored but kept."""
+
+    method: RobustMethod = "none"
+    # rs_da: synonym-substitution augmentation
+    copies: int | None = Field(default=None, ge=1, le=100, description="augmented copies; default by task (3 xnli, 10 pawsx)")
+    replace_prob: float = Field(default=1.0, ge=0, le=1, description="chance a word that has neighbours is resampled")
+    keep_original: bool = False
+    neighbors: Literal["table", "embedding"] = "table"
+    synonyms_path: str | None = Field(default=None, description="Robust-XLT neighbour JSON; default <data.dir>/synonyms/counterfitted_neighbors.json")
+    embedding_k: int = Field(default=8, ge=1, le=100, description="neighbours per token when neighbors='embedding'")
+    # rs_rp: random perturbation of input embeddings
+    noise: Literal["gaussian", "uniform"] = "gaussian"
+    sigma: float = Field(default=0.01, ge=0)
+    # adv: PGD in embedding space
+    steps: int = Field(default=3, ge=1, le=50)
+    step_size: float = Field(default=1e-3, gt=0)
+    epsilon: float = Field(default=1e-2, gt=0)
+    norm: Literal["l2", "linf"] = "l2"
+
+
+class TrainConfig(_Strict):
+    epochs: float | None = Field(default=None, gt=0, description="default by task")
+    learning_rate: float = Field(default=2e-5, gt=0, lt=1)
+    batch_size: int = Field(default=32, ge=1, le=4096)
+    grad_accum: int = Field(default=1, ge=1, le=1024)
+    max_seq_len: int = Field(default=128, ge=8, le=4096)
+    warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
+    weight_decay: float = Field(default=0.01, ge=0)
+    max_grad_norm: float = Field(default=1.0, gt=0)
+    max_train_examples: int | None = Field(default=None, ge=1)
+    seed: int = Field(default=42, ge=0, le=2**32 - 1)
+    precision: Precision = "auto"
+    device: Device = "auto"
+    train_split: str = "train"
+    eval_steps: int | None = Field(default=None, ge=1, description="evaluate source dev every N steps; default once per epoch")
+    dev_split: str = "dev"
+
+
+class EvalConfig(_Strict):
+    languages: list[str] | None = None
+    split: str = "test"
+    generalized: bool = False
+    extra: list[Literal["americasnli"]] = Field(default_factory=list)
+    batch_size: int = Field(default=128, ge=1, le=8192)
+
+
+class RunConfig(_Strict):
+    name: str = Field(default="", max_length=200)
+    task: TaskName
+    model: str = Field(min_length=1, max_length=500)
+    source_language: str = "en"
+    data: DataConfig = Field(default_factory=DataConfig)
+    intermediate: IntermediateConfig | None = None
+    robust: RobustConfig = Field(default_factory=RobustConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+
+    @model_validator(mode="after")
+    def _check_languages(self) -> RunConfig:
+        known = DATASET_LANGUAGES[self.task]
+        if self.source_language not in known:
+            raise ValueError(
+                f"source_language '{self.source_language}' is not a {self.task} language; allowed: {', '.join(known)}"
+            )
+        if self.eval.languages is not None:
+            unknown = [code for code in self.eval.languages if code not in known]
+            if unknown:
+                raise ValueError(
+                    f"eval.languages has {', '.join(unknown)}, not {self.task} languages; allowed: {', '.join(known)}"
+                )
+            if not self.eval.languages:
+                raise ValueError("eval.languages must name at least one language (or be omitted for all)")
+        bad_extra = [e for e in self.eval.extra if e not in COMPATIBLE_EXTRA[self.task]]
+        if bad_extra:
+            raise ValueError(f"eval.extra {', '.join(bad_extra)} does not share the labels of task {self.task}")
+        return self
+
+    # Resolved views: the trainer and the dashboard read these instead of re-deriving defaults.
+    @property
+    def epochs(self) -> float:
+        return self.train.epochs if self.train.epochs is not None else DEFAULT_EPOCHS[self.task]
+
+    @property
+    def eval_languages(self) -> list[str]:
+        return list(self.eval.languages) if self.eval.languages is not None else list(DATASET_LANGUAGES[self.task])
+
+    @property
+    def rs_da_copies(self) -> int:
+        return self.robust.copies if self.robust.copies is not None else DEFAULT_RS_DA_COPIES[self.task]
+
+    @property
+    def method_label(self) -> str:
+        """Short label such as 'stsb+rs_da' or 'baseline', used for grouping and charts."""
+        parts = [self.intermediate.task] if self.intermediate else []
+        if self.robust.method != "none":
+            parts.append(self.robust.method)
+        return "+".join(parts) or "baseline"
+
+
+def parse_config(data: dict[str, Any]) -> RunConfig:
+    return RunConfig.model_validate(data)
+
+
+def format_validation_error(exc: Exception) -> str:
+    """One line per problem, each naming the field path, e.g. `train.learning_rate: Input should be greater than 0`."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "config"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{loc}: {msg}")
+    return "; ".join(lines)

@@ -1,0 +1,67 @@
+"""The shape of `results.json` (ARCHITECTURE.md), shared by `xlt train`, the worker and the store.
+
+Pure pydantic, no torch: the backend reads these to store a finished run row by row.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class Score(BaseModel):
+    dataset: str
+    language: str
+    split: str
+    metric: str  # accuracy | pearson | spearman
+    value: float
+    n: int
+
+
+class Summary(BaseModel):
+    average: float | None = None
+    by_resource_tier: dict[str, float | None] = Field(default_factory=dict)  # low / mid / high
+    transfer_gap: float | None = None
+
+
+class HistoryPoint(BaseModel):
+    stage: Literal["intermediate", "task"]
+    step: int
+    epoch: float
+    loss: float
+    lr: float
+
+
+class SelectedCheckpoint(BaseModel):
+    step: int
+    source_dev_accuracy: float | None = None
+
+
+class Timings(BaseModel):
+    train_s: float = 0.0
+    eval_s: float = 0.0
+
+
+class GeneralizedMatrix(BaseModel):
+    """Huang et al.'s generalized setting: accuracy[i][j] for sentence1 in languages[i], sentence2 in languages[j]."""
+
+    dataset: str
+    languages: list[str]
+    accuracy: list[list[float]]
+    n: int
+
+
+class RunResult(BaseModel):
+    config: dict[str, Any]
+    status: RunStatus = "succeeded"
+    scores: list[Score] = Field(default_factory=list)
+    summary: Summary = Field(default_factory=Summary)
+    history: list[HistoryPoint] = Field(default_factory=list)
+    selected_checkpoint: SelectedCheckpoint | None = None
+    timings: Timings = Field(default_factory=Timings)
+    environment: dict[str, Any] = Field(default_factory=dict)
+    generalized: GeneralizedMatrix | None = None
+    augmentation: dict[str, Any] | None = None  # rs_da: examples and words actually changed

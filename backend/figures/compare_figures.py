@@ -1,0 +1,328 @@
+"""Figures of a comparison: grouped per-language bars (mean ± std over seeds), deltas against the
+baseline group, a groups × languages heatmap, and averages per resource tier.
+
+Pure functions of a `CompareResult`; languages are ordered source, high, mid, low and their tick
+labels are coloured by tier, with shaded tier bands behind the bars.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.figures.style import (
+    TIER_COLOURS,
+    TIER_LABELS,
+    TIER_ORDER,
+    TIER_SHORT,
+    base_layout,
+    group_colour,
+    language_label,
+    ordered_languages,
+    percent,
+    short_group_labels,
+)
+from backend.schemas import CompareCell, CompareResult
+from worker.training.languages import language
+
+Figure = dict[str, Any]
+
+
+def source_language(result: CompareResult) -> str:
+    for group in result.groups:
+        source = group.config.get("source_language")
+        if isinstance(source, str):
+            return source
+    return "en"
+
+
+def compare_languages(result: CompareResult) -> list[str]:
+    return ordered_languages(result.languages, source_language(result))
+
+
+def cell_index(result: CompareResult) -> dict[tuple[str, str], CompareCell]:
+    """(group key, language) → cell; when a language occurs in two datasets the first wins."""
+    index: dict[tuple[str, str], CompareCell] = {}
+    for cell in result.cells:
+        index.setdefault((cell.group, cell.language), cell)
+    return index
+
+
+def group_labels(result: CompareResult) -> dict[str, str]:
+    labels = short_group_labels([g.key for g in result.groups])
+    return {key: label + (" (baseline)" if key == result.baseline else "") for key, label in labels.items()}
+
+
+def _tier_ticks(order: list[str], source: str) -> dict[str, Any]:
+    text = []
+    for code in order:
+        name = language(code).name
+        colour = "#111827" if code == source else TIER_COLOURS[language(code).tier]
+        sub = "source" if code == source else code
+        text.append(
+            f"<span style='color:{colour}'><b>{name}</b></span><br><span style='color:#6b7280'>{sub}</span>"
+        )
+    return {
+        "tickmode": "array",
+        "tickvals": order,
+        "ticktext": text,
+        "type": "category",
+        "categoryorder": "array",
+        "categoryarray": order,
+        "tickangle": 0 if len(order) <= 16 else -45,
+    }
+
+
+def _tier_bands(order: list[str], source: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Light background bands with a label over each run of same-tier languages (source excluded)."""
+    shapes: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    start = 0
+    while start < len(order):
+        code = order[start]
+        tier = "source" if code == source else language(code).tier
+        end = start
+        while end + 1 < len(order) and order[end + 1] != source and language(order[end + 1]).tier == tier:
+            end += 1
+        if tier != "source":
+            shapes.append(
+                {
+                    "type": "rect",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": start - 0.5,
+                    "x1": end + 0.5,
+                    "y0": 0,
+                    "y1": 1,
+                    "fillcolor": TIER_COLOURS[tier],
+                    "opacity": 0.07,
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
+            notes.append(
+                {
+                    "xref": "x",
+                    "yref": "paper",
+                    "x": (start + end) / 2,
+                    "y": 1.0,
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                    "text": TIER_SHORT[tier] + "-resource",
+                    "font": {"size": 11, "color": TIER_COLOURS[tier]},
+                }
+            )
+        start = end + 1
+    return shapes, notes
+
+
+def grouped_bars(result: CompareResult) -> Figure:
+    """Per-language mean over seeds with ± std error bars, one colour per group."""
+    order = compare_languages(result)
+    source = source_language(result)
+    cells = cell_index(result)
+    labels = group_labels(result)
+    traces = []
+    for i, group in enumerate(result.groups):
+        present = [c for c in order if (group.key, c) in cells]
+        traces.append(
+            {
+                "type": "bar",
+                "name": f"{labels[group.key]} · n={len(group.seeds)}",
+                "x": present,
+                "y": [percent(cells[(group.key, c)].mean) for c in present],
+                "error_y": {
+                    "type": "data",
+                    "array": [percent(cells[(group.key, c)].std) for c in present],
+                    "visible": True,
+                    "thickness": 1.5,
+                    "width": 3,
+                    "color": "#111827",
+                },
+                "marker": {"color": group_colour(i)},
+                "customdata": [[language_label(c), cells[(group.key, c)].n] for c in present],
+                "hovertemplate": "%{customdata[0]}<br>%{y:.1f} ± %{error_y.array:.1f} (n=%{customdata[1]})"
+                + "<extra>"
+                + labels[group.key]
+                + "</extra>",
+            }
+        )
+    shapes, notes = _tier_bands(order, source)
+    layout = base_layout(height=460)
+    layout.update(
+        {
+            "barmode": "group",
+            "bargap": 0.2,
+            "bargroupgap": 0.05,
+            "xaxis": _tier_ticks(order, source),
+            "yaxis": {
+                "title": {"text": f"{result.metric.capitalize()} (%), mean ± std over seeds"},
+                "gridcolor": "#e5e7eb",
+                "rangemode": "tozero",
+            },
+            "legend": {
+                "orientation": "h",
+                "x": 0,
+                "y": -0.22 if len(order) <= 16 else -0.32,
+                "yanchor": "top",
+            },
+            "shapes": shapes,
+            "annotations": notes,
+            "margin": {"l": 64, "r": 24, "t": 36, "b": 120 if len(order) <= 16 else 160},
+        }
+    )
+    return {"data": traces, "layout": layout}
+
+
+def delta_bars(result: CompareResult) -> Figure:
+    """Difference to the baseline group per language, in percentage points (bars above/below zero)."""
+    order = compare_languages(result)
+    source = source_language(result)
+    cells = cell_index(result)
+    labels = group_labels(result)
+    traces = []
+    for i, group in enumerate(result.groups):
+        if result.baseline is None or group.key == result.baseline:
+            continue
+        present = [c for c in order if (group.key, c) in cells and cells[(group.key, c)].delta is not None]
+        deltas = [100 * (cells[(group.key, c)].delta or 0.0) for c in present]
+        traces.append(
+            {
+                "type": "bar",
+                "name": labels[group.key],
+                "x": present,
+                "y": [round(d, 2) for d in deltas],
+                "marker": {"color": group_colour(i)},
+                "text": [f"{d:+.1f}" for d in deltas],
+                "textposition": "outside",
+                "textfont": {"size": 10},
+                "cliponaxis": False,
+                "customdata": [language_label(c) for c in present],
+                "hovertemplate": "%{customdata}<br>%{y:+.2f} pp vs baseline<extra>"
+                + labels[group.key]
+                + "</extra>",
+            }
+        )
+    shapes, notes = _tier_bands(order, source)
+    shapes.append(
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": 0,
+            "y1": 0,
+            "line": {"color": "#111827", "width": 1.5},
+        }
+    )
+    layout = base_layout(height=400)
+    baseline = labels.get(result.baseline or "", "").removesuffix(" (baseline)")
+    layout.update(
+        {
+            "barmode": "group",
+            "xaxis": _tier_ticks(order, source),
+            "yaxis": {
+                "title": {"text": f"Δ vs {baseline or 'baseline'} (pp)"},
+                "gridcolor": "#e5e7eb",
+                "zeroline": False,
+            },
+            "legend": {
+                "orientation": "h",
+                "x": 0,
+                "y": -0.22 if len(order) <= 16 else -0.32,
+                "yanchor": "top",
+            },
+            "shapes": shapes,
+            "annotations": notes,
+            "margin": {"l": 64, "r": 24, "t": 36, "b": 120 if len(order) <= 16 else 160},
+        }
+    )
+    if result.baseline is None or not traces:
+        layout["annotations"] = notes + [
+            {
+                "text": "Choose a baseline group (and at least one other) to see deltas",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 14, "color": "#6b7280"},
+            }
+        ]
+    return {"data": traces, "layout": layout}
+
+
+def groups_heatmap(result: CompareResult) -> Figure:
+    """Groups (rows) × languages (columns), mean over seeds, value printed in each cell."""
+    order = compare_languages(result)
+    cells = cell_index(result)
+    labels = group_labels(result)
+    z = [
+        [percent(cells[(g.key, c)].mean) if (g.key, c) in cells else None for c in order]
+        for g in result.groups
+    ]
+    trace = {
+        "type": "heatmap",
+        "x": [language_label(c) for c in order],
+        "y": [labels[g.key] for g in result.groups],
+        "z": z,
+        "colorscale": "Viridis",
+        "colorbar": {"title": {"text": "%"}, "thickness": 14},
+        "texttemplate": "%{z:.1f}",
+        "textfont": {"size": 11},
+        "xgap": 2,
+        "ygap": 2,
+        "hovertemplate": "%{y}<br>%{x}: %{z:.1f}%<extra></extra>",
+    }
+    longest = max((len(labels[g.key]) for g in result.groups), default=8)
+    layout = base_layout(height=max(220, 44 * len(result.groups) + 170))
+    layout.update(
+        {
+            "xaxis": {"tickangle": -40, "side": "bottom"},
+            "yaxis": {"autorange": "reversed", "automargin": True},
+            "margin": {"l": min(320, 12 + 7 * longest), "r": 24, "t": 24, "b": 140},
+        }
+    )
+    return {"data": [trace], "layout": layout}
+
+
+def tier_bars(result: CompareResult) -> Figure:
+    """Mean accuracy per resource tier (and overall), one bar per group."""
+    labels = group_labels(result)
+    tiers = [
+        t
+        for t in TIER_ORDER
+        if any(result.tier_averages.get(g.key, {}).get(t) is not None for g in result.groups)
+    ]
+    categories = [TIER_LABELS[t] for t in tiers] + ["All evaluated languages"]
+    traces = []
+    for i, group in enumerate(result.groups):
+        values = [percent(result.tier_averages.get(group.key, {}).get(t)) for t in tiers]
+        values.append(percent(result.average.get(group.key)))
+        traces.append(
+            {
+                "type": "bar",
+                "name": labels[group.key],
+                "x": categories,
+                "y": values,
+                "marker": {"color": group_colour(i)},
+                "text": [f"{v:.1f}" if v is not None else "" for v in values],
+                "textposition": "outside",
+                "textfont": {"size": 11},
+                "cliponaxis": False,
+                "hovertemplate": "%{x}<br>%{y:.1f}%<extra>" + labels[group.key] + "</extra>",
+            }
+        )
+    layout = base_layout(height=360)
+    layout.update(
+        {
+            "barmode": "group",
+            "yaxis": {
+                "title": {"text": f"Mean {result.metric} (%)"},
+                "gridcolor": "#e5e7eb",
+                "rangemode": "tozero",
+            },
+            "legend": {"orientation": "h", "x": 0, "y": -0.15, "yanchor": "top"},
+            "margin": {"l": 64, "r": 24, "t": 24, "b": 90},
+        }
+    )
+    return {"data": traces, "layout": layout}

@@ -1,0 +1,229 @@
+"""Figures of one run: per-language accuracy bars, the loss curve, the generalized L×L heatmap.
+
+Pure functions: plain data in (the store's pydantic objects), a Plotly figure dict out. The page
+embeds the dict as JSON and plotly.js draws it; tests check the dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from backend.figures.style import (
+    TIER_COLOURS,
+    TIER_LABELS,
+    TIER_ORDER,
+    base_layout,
+    language_label,
+    ordered_languages,
+    percent,
+    tick_label,
+)
+from backend.schemas import MetricSeries, ScoreOut
+from worker.training.languages import language
+
+Figure = dict[str, Any]
+
+STAGE_LABELS = {"intermediate": "STS-B stage (MSE loss)", "task": "Task stage (cross-entropy loss)"}
+
+
+def task_scores(scores: Sequence[ScoreOut], metric: str = "accuracy") -> list[ScoreOut]:
+    """The scores a bar chart shows: one metric, first split seen per (dataset, language)."""
+    picked: dict[tuple[str, str], ScoreOut] = {}
+    for score in scores:
+        if score.metric == metric:
+            picked.setdefault((score.dataset, score.language), score)
+    return list(picked.values())
+
+
+def language_bars(
+    scores: Sequence[ScoreOut], source_language: str = "en", metric: str = "accuracy"
+) -> Figure:
+    """One bar per evaluated language, coloured by resource tier, with a dashed line at the target mean."""
+    rows = task_scores(scores, metric)
+    by_code = {s.language: s for s in rows}
+    order = ordered_languages([s.language for s in rows], source_language)
+    traces: list[dict[str, Any]] = []
+    for tier in TIER_ORDER:
+        codes = [c for c in order if language(c).tier == tier]
+        if not codes:
+            continue
+        traces.append(
+            {
+                "type": "bar",
+                "name": TIER_LABELS[tier],
+                "x": codes,
+                "y": [percent(by_code[c].value) for c in codes],
+                "marker": {
+                    "color": TIER_COLOURS[tier],
+                    "line": {
+                        "color": ["#111827" if c == source_language else TIER_COLOURS[tier] for c in codes],
+                        "width": [2.5 if c == source_language else 0 for c in codes],
+                    },
+                },
+                "text": [f"{100 * by_code[c].value:.1f}" for c in codes],
+                "textposition": "outside",
+                "textfont": {"size": 11},
+                "cliponaxis": False,
+                "customdata": [
+                    [
+                        language_label(c),
+                        by_code[c].dataset,
+                        by_code[c].n,
+                        " (source)" if c == source_language else "",
+                    ]
+                    for c in codes
+                ],
+                "hovertemplate": "%{customdata[0]}%{customdata[3]}<br>%{customdata[1]} · "
+                + metric
+                + " %{y:.1f}% · n=%{customdata[2]}<extra>"
+                + TIER_LABELS[tier]
+                + "</extra>",
+            }
+        )
+    layout = base_layout(height=440)
+    layout.update(
+        {
+            "barmode": "overlay",
+            "bargap": 0.25,
+            "xaxis": {
+                "type": "category",
+                "categoryorder": "array",
+                "categoryarray": order,
+                "tickmode": "array",
+                "tickvals": order,
+                "ticktext": [tick_label(c) for c in order],
+                "tickangle": 0 if len(order) <= 16 else -45,
+                "title": {"text": "Evaluation language (source outlined)"},
+            },
+            "yaxis": {
+                "title": {"text": f"{metric.capitalize()} (%)"},
+                "range": [0, 105],
+                "gridcolor": "#e5e7eb",
+            },
+            "legend": {"orientation": "h", "x": 0, "y": 1.12, "title": {"text": "Resource tier: "}},
+            "margin": {"l": 64, "r": 24, "t": 48, "b": 96 if len(order) <= 16 else 130},
+        }
+    )
+    targets = [by_code[c].value for c in order if c != source_language]
+    if targets:
+        mean = 100 * sum(targets) / len(targets)
+        layout["shapes"] = [
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": mean,
+                "y1": mean,
+                "line": {"color": "#374151", "width": 1.5, "dash": "dash"},
+            }
+        ]
+        layout["annotations"] = [
+            {
+                "xref": "paper",
+                "x": 1,
+                "y": mean,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "text": f"target-language mean {mean:.1f}",
+                "font": {"size": 11, "color": "#374151"},
+                "bgcolor": "rgba(255,255,255,0.8)",
+            }
+        ]
+    return {"data": traces, "layout": layout}
+
+
+def loss_curve(series: Sequence[MetricSeries]) -> Figure:
+    """Training loss against optimiser step, one line per stage; the STS-B stage (MSE) on its own axis."""
+    losses = [s for s in series if s.name == "loss" and s.steps]
+    stages = [s.stage for s in losses]
+    two_axes = "intermediate" in stages and "task" in stages
+    traces = []
+    for s in losses:
+        on_right = two_axes and s.stage == "intermediate"
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers" if len(s.steps) < 30 else "lines",
+                "name": STAGE_LABELS.get(s.stage, s.stage),
+                "x": list(s.steps),
+                "y": list(s.values),
+                "yaxis": "y2" if on_right else "y",
+                "line": {"width": 2, "color": "#DD8452" if s.stage == "intermediate" else "#4C72B0"},
+                "hovertemplate": "step %{x}<br>loss %{y:.4f}<extra>" + s.stage + "</extra>",
+            }
+        )
+    layout = base_layout(height=320)
+    layout.update(
+        {
+            "xaxis": {
+                "title": {"text": "Optimiser step (per stage)"},
+                "gridcolor": "#e5e7eb",
+                "rangemode": "tozero",
+            },
+            "yaxis": {
+                "title": {"text": "Task loss" if two_axes else "Training loss"},
+                "gridcolor": "#e5e7eb",
+            },
+            "legend": {"orientation": "h", "x": 0, "y": 1.15},
+            "margin": {"l": 64, "r": 64 if two_axes else 24, "t": 40, "b": 56},
+        }
+    )
+    if two_axes:
+        layout["yaxis2"] = {
+            "title": {"text": "STS-B loss (MSE)"},
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+        }
+    if not traces:
+        layout["annotations"] = [
+            {
+                "text": "No loss points yet",
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 14, "color": "#6b7280"},
+            }
+        ]
+        layout["xaxis"]["visible"] = False
+        layout["yaxis"]["visible"] = False
+    return {"data": traces, "layout": layout}
+
+
+def generalized_heatmap(
+    languages: Sequence[str], accuracy: Sequence[Sequence[float]], dataset: str = "xnli"
+) -> Figure:
+    """Generalized setting (Huang et al.): sentence 1 in language i (rows), sentence 2 in language j."""
+    labels = [language_label(c) for c in languages]
+    z = [[percent(v) for v in row] for row in accuracy]
+    n = len(languages)
+    trace = {
+        "type": "heatmap",
+        "x": labels,
+        "y": labels,
+        "z": z,
+        "colorscale": "Viridis",
+        "colorbar": {"title": {"text": "Acc. (%)"}},
+        "texttemplate": "%{z:.0f}" if n > 8 else "%{z:.1f}",
+        "textfont": {"size": 10 if n > 8 else 12},
+        "hovertemplate": "sentence 1: %{y}<br>sentence 2: %{x}<br>accuracy %{z:.1f}%<extra></extra>",
+    }
+    side = max(360, 34 * n + 160)
+    layout = base_layout(height=side)
+    layout.update(
+        {
+            "xaxis": {
+                "title": {"text": f"Sentence 2 language ({dataset} hypothesis)"},
+                "tickangle": -45,
+                "side": "bottom",
+            },
+            "yaxis": {"title": {"text": "Sentence 1 language (premise)"}, "autorange": "reversed"},
+            "margin": {"l": 150, "r": 24, "t": 24, "b": 150},
+        }
+    )
+    return {"data": [trace], "layout": layout}

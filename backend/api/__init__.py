@@ -1,0 +1,16 @@
+"""The JSON API under /api (OpenAPI at /docs) and /healthz: one module per resource."""
+
+from fastapi import APIRouter
+
+from backend.api import compare, experiments, health, runs, share_links, sweeps
+
+api_router = APIRouter(prefix="/api")
+api_router.include_router(runs.router)
+api_router.include_router(sweeps.router)
+api_router.include_router(experiments.router)
+api_router.include_router(compare.router)
+api_router.include_router(share_links.router)
+
+health_router = health.router
+
+__all__ = ["api_router", "health_router"]

@@ -1,0 +1,51 @@
+"""`xlt serve`: migrate, start one local worker (embedded default), and serve the app with uvicorn.
+
+One uvicorn process: asyncio/uvloop set TCP_NODELAY on every accepted socket, so kept-alive
+connections do not pay Nagle's ~40 ms (tests/backend/test_serve.py measures it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from backend.migrate import upgrade
+from backend.settings import get_settings
+
+
+def start_worker() -> subprocess.Popen[bytes]:
+    """The local worker: `xlt worker` in a child process with the same environment."""
+    return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=os.environ.copy())
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def serve(host: str | None = None, port: int | None = None, with_worker: bool = True) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    settings.ensure_home()
+    upgrade()
+    worker = start_worker() if with_worker else None
+    try:
+        uvicorn.run(
+            "backend.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=1,
+            log_level=settings.log_level,
+        )
+    finally:
+        if worker is not None:
+            stop_worker(worker)
+    return 0

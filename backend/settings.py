@@ -1,0 +1,76 @@
+"""XLT Lab settings: one pydantic-settings class, environment variables with the `XLT_` prefix.
+
+The defaults are the embedded mode: a SQLite database and a SQLite-backed Celery broker under
+`XLT_HOME` (default `./.xlt`). Point `XLT_DATABASE_URL` at PostgreSQL and `XLT_BROKER_URL` at Redis
+for the multi-machine deployment; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XLT_", extra="ignore")
+
+    home: Path = Field(default=Path(".xlt"), description="folder for the embedded database, broker and logs")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default sqlite:///<home>/xlt.db")
+    broker_url: str = Field(default="", description="Celery broker; default sqla+sqlite:///<home>/broker.db")
+    host: str = Field(default="127.0.0.1", description="address `xlt serve` listens on")
+    port: int = Field(default=8000, description="port `xlt serve` listens on")
+    data_dir: str | None = Field(
+        default=None, description="local dataset root, filled in for data.source=local"
+    )
+    gpu_queue: str = Field(default="gpu", description="queue for runs on a GPU (train.device auto/cuda)")
+    cpu_queue: str = Field(default="cpu", description="queue for runs with train.device=cpu")
+    worker_queues: str = Field(
+        default="", description="comma-separated queues `xlt worker` consumes; default both"
+    )
+    worker_concurrency: int = Field(default=1, ge=1, description="tasks at once per worker: keep 1 per GPU")
+    visibility_timeout: int = Field(
+        default=7 * 24 * 3600,
+        description="Redis: seconds before an unacked task is redelivered; > longest run",
+    )
+    flush_interval: float = Field(
+        default=1.0, gt=0, description="seconds between progress/loss writes of a run"
+    )
+    stale_after: int = Field(
+        default=600, description="seconds without heartbeat before a running run may be re-claimed"
+    )
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _embedded_defaults(self) -> Settings:
+        home = self.home.expanduser().resolve()
+        self.home = home
+        if not self.database_url:
+            self.database_url = f"sqlite:///{home / 'xlt.db'}"
+        if not self.broker_url:
+            self.broker_url = f"sqla+sqlite:///{home / 'broker.db'}"
+        return self
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("sqla+")
+
+    @property
+    def consumed_queues(self) -> list[str]:
+        names = [q.strip() for q in self.worker_queues.split(",") if q.strip()]
+        return names or [self.gpu_queue, self.cpu_queue]
+
+    def ensure_home(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings, engines and Celery apps (tests change the environment between cases)."""
+    get_settings.cache_clear()

@@ -31,7 +31,9 @@ class _Strict(BaseModel):
 
 class DataConfig(_Strict):
     source: Literal["hf", "local"] = "hf"
-    dir: str | None = Field(default=None, description="root of the local layout <dir>/<dataset>/<split>.<lang>.jsonl")
+    dir: str | None = Field(
+        default=None, description="root of the local layout <dir>/<dataset>/<split>.<lang>.jsonl"
+    )
 
     @model_validator(mode="after")
     def _local_needs_dir(self) -> DataConfig:
@@ -55,12 +57,21 @@ class RobustConfig(_Strict):
 
     method: RobustMethod = "none"
     # rs_da: synonym-substitution augmentation
-    copies: int | None = Field(default=None, ge=1, le=100, description="augmented copies; default by task (3 xnli, 10 pawsx)")
-    replace_prob: float = Field(default=1.0, ge=0, le=1, description="chance a word that has neighbours is resampled")
+    copies: int | None = Field(
+        default=None, ge=1, le=100, description="augmented copies; default by task (3 xnli, 10 pawsx)"
+    )
+    replace_prob: float = Field(
+        default=1.0, ge=0, le=1, description="chance a word that has neighbours is resampled"
+    )
     keep_original: bool = False
     neighbors: Literal["table", "embedding"] = "table"
-    synonyms_path: str | None = Field(default=None, description="Robust-XLT neighbour JSON; default <data.dir>/synonyms/counterfitted_neighbors.json")
-    embedding_k: int = Field(default=8, ge=1, le=100, description="neighbours per token when neighbors='embedding'")
+    synonyms_path: str | None = Field(
+        default=None,
+        description="Robust-XLT neighbour JSON; default <data.dir>/synonyms/counterfitted_neighbors.json",
+    )
+    embedding_k: int = Field(
+        default=8, ge=1, le=100, description="neighbours per token when neighbors='embedding'"
+    )
     # rs_rp: random perturbation of input embeddings
     noise: Literal["gaussian", "uniform"] = "gaussian"
     sigma: float = Field(default=0.01, ge=0)
@@ -85,7 +96,9 @@ class TrainConfig(_Strict):
     precision: Precision = "auto"
     device: Device = "auto"
     train_split: str = "train"
-    eval_steps: int | None = Field(default=None, ge=1, description="evaluate source dev every N steps; default once per epoch")
+    eval_steps: int | None = Field(
+        default=None, ge=1, description="evaluate source dev every N steps; default once per epoch"
+    )
     dev_split: str = "dev"
 
 
@@ -113,19 +126,23 @@ class RunConfig(_Strict):
         known = DATASET_LANGUAGES[self.task]
         if self.source_language not in known:
             raise ValueError(
-                f"source_language '{self.source_language}' is not a {self.task} language; allowed: {', '.join(known)}"
+                f"source_language '{self.source_language}' is not a {self.task} language; "
+                f"allowed: {', '.join(known)}"
             )
         if self.eval.languages is not None:
             unknown = [code for code in self.eval.languages if code not in known]
             if unknown:
                 raise ValueError(
-                    f"eval.languages has {', '.join(unknown)}, not {self.task} languages; allowed: {', '.join(known)}"
+                    f"eval.languages has {', '.join(unknown)}, not {self.task} languages; "
+                    f"allowed: {', '.join(known)}"
                 )
             if not self.eval.languages:
                 raise ValueError("eval.languages must name at least one language (or be omitted for all)")
         bad_extra = [e for e in self.eval.extra if e not in COMPATIBLE_EXTRA[self.task]]
         if bad_extra:
-            raise ValueError(f"eval.extra {', '.join(bad_extra)} does not share the labels of task {self.task}")
+            raise ValueError(
+                f"eval.extra {', '.join(bad_extra)} does not share the labels of task {self.task}"
+            )
         return self
 
     # Resolved views: the trainer and the dashboard read these instead of re-deriving defaults.
@@ -135,7 +152,11 @@ class RunConfig(_Strict):
 
     @property
     def eval_languages(self) -> list[str]:
-        return list(self.eval.languages) if self.eval.languages is not None else list(DATASET_LANGUAGES[self.task])
+        return (
+            list(self.eval.languages)
+            if self.eval.languages is not None
+            else list(DATASET_LANGUAGES[self.task])
+        )
 
     @property
     def rs_da_copies(self) -> int:
@@ -144,7 +165,7 @@ class RunConfig(_Strict):
     @property
     def method_label(self) -> str:
         """Short label such as 'stsb+rs_da' or 'baseline', used for grouping and charts."""
-        parts = [self.intermediate.task] if self.intermediate else []
+        parts: list[str] = [self.intermediate.task] if self.intermediate else []
         if self.robust.method != "none":
             parts.append(self.robust.method)
         return "+".join(parts) or "baseline"
@@ -155,7 +176,8 @@ def parse_config(data: dict[str, Any]) -> RunConfig:
 
 
 def format_validation_error(exc: Exception) -> str:
-    """One line per problem, each naming the field path, e.g. `train.learning_rate: Input should be greater than 0`."""
+    """One line per problem, each naming the field path, e.g.
+    `train.learning_rate: Input should be greater than 0`."""
     from pydantic import ValidationError
 
     if not isinstance(exc, ValidationError):

@@ -46,12 +46,27 @@ class Timings(BaseModel):
 
 
 class GeneralizedMatrix(BaseModel):
-    """Huang et al.'s generalized setting: accuracy[i][j] for sentence1 in languages[i], sentence2 in languages[j]."""
+    """Huang et al.'s generalized setting: accuracy[i][j] for sentence1 in languages[i],
+    sentence2 in languages[j]."""
 
     dataset: str
     languages: list[str]
     accuracy: list[list[float]]
     n: int
+
+
+class AugmentationStats(BaseModel):
+    """What rs_da actually did: how many training examples and words (tokens for embedding
+    neighbours) its copies changed. Stored in RunResult.augmentation as its model_dump()."""
+
+    neighbors: Literal["table", "embedding"]
+    copies: int
+    keep_original: bool
+    replace_prob: float
+    original_examples: int
+    augmented_examples: int
+    examples_changed: int  # originals with at least one changed word in some copy
+    words_changed: int  # summed over all copies
 
 
 class RunResult(BaseModel):

@@ -1,0 +1,136 @@
+"""Zero-shot evaluation: batched inference, per-language scores, summary and the generalized matrix.
+
+Why: scores are what the lab stores and compares, one row per (dataset, language, split, metric);
+the summary (macro average, resource-tier averages, transfer gap) is derived from them the same way
+for every run. Inference runs in length-sorted batches under torch.inference_mode() (no padding to
+128, no autograd bookkeeping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from scipy import stats
+from torch import nn
+
+from worker.training.batching import Encoded, collate, sorted_batches
+from worker.training.data import PairExample
+from worker.training.languages import TIERS, tier
+from worker.training.precision import Runtime
+from worker.training.results import GeneralizedMatrix, Score, Summary
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, data: Encoded, batch_size: int, runtime: Runtime, pad_id: int) -> torch.Tensor:
+    """Logits (n, num_labels) as float32 on the CPU, in the original order of `data`."""
+    was_training = model.training
+    model.eval()
+    out: torch.Tensor | None = None
+    for indices in sorted_batches(data.lengths, batch_size):
+        batch = collate(data, indices, pad_id, regression=False, device=runtime.device)
+        batch.pop("labels")
+        with runtime.autocast():
+            logits = model(**batch).logits.float().cpu()  # (batch, num_labels)
+        if out is None:
+            out = torch.empty((len(data), logits.shape[-1]), dtype=torch.float32)
+        out[torch.tensor(indices)] = logits
+    model.train(was_training)
+    return out if out is not None else torch.empty((0, 1))
+
+
+def accuracy(logits: torch.Tensor, targets: Sequence[float]) -> float:
+    if len(targets) == 0:
+        return float("nan")
+    gold = torch.tensor(targets, dtype=torch.long)
+    return (logits.argmax(-1) == gold).float().mean().item()
+
+
+def correlations(predictions: torch.Tensor, targets: Sequence[float]) -> tuple[float, float]:
+    """Pearson and Spearman between regression outputs and gold scores."""
+    pred = predictions.squeeze(-1).double().numpy()
+    gold = list(targets)
+    return float(stats.pearsonr(pred, gold)[0]), float(stats.spearmanr(pred, gold)[0])
+
+
+def score_language(
+    model: nn.Module,
+    data: Encoded,
+    dataset: str,
+    language: str,
+    split: str,
+    regression: bool,
+    batch_size: int,
+    runtime: Runtime,
+    pad_id: int,
+) -> list[Score]:
+    logits = predict(model, data, batch_size, runtime, pad_id)
+    n = len(data)
+    if regression:
+        pearson, spearman = correlations(logits, data.targets)
+        return [
+            Score(dataset=dataset, language=language, split=split, metric="pearson", value=pearson, n=n),
+            Score(dataset=dataset, language=language, split=split, metric="spearman", value=spearman, n=n),
+        ]
+    value = accuracy(logits, data.targets)
+    return [Score(dataset=dataset, language=language, split=split, metric="accuracy", value=value, n=n)]
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def summarize(
+    scores: Sequence[Score], dataset: str, source_language: str, metric: str = "accuracy"
+) -> Summary:
+    """Macro average over the task dataset's languages, averages per resource tier, and the
+    transfer gap (source score minus the mean over the other languages; None without both)."""
+    main = {s.language: s.value for s in scores if s.dataset == dataset and s.metric == metric}
+    by_tier: dict[str, float | None] = {
+        t: _mean([v for lang, v in main.items() if tier(lang) == t]) for t in TIERS
+    }
+    targets = [v for lang, v in main.items() if lang != source_language]
+    gap = None
+    if source_language in main and targets:
+        gap = main[source_language] - sum(targets) / len(targets)
+    return Summary(average=_mean(list(main.values())), by_resource_tier=by_tier, transfer_gap=gap)
+
+
+def generalized_pairs(
+    per_language: dict[str, list[PairExample]],
+) -> tuple[list[str], list[str], dict[str, dict[str, PairExample]]]:
+    """Languages, the ids present in all of them (sorted), and id → example per language."""
+    languages = list(per_language)
+    by_id = {lang: {ex.id: ex for ex in exs} for lang, exs in per_language.items()}
+    common = set.intersection(*(set(ids) for ids in by_id.values())) if by_id else set()
+    return languages, sorted(common, key=lambda x: (len(x), x)), by_id
+
+
+def generalized_matrix(
+    model: nn.Module,
+    tokenizer: object,
+    per_language: dict[str, list[PairExample]],
+    dataset: str,
+    max_len: int,
+    batch_size: int,
+    runtime: Runtime,
+    pad_id: int,
+) -> GeneralizedMatrix:
+    """Huang et al.'s generalized setting: accuracy[i][j] on pairs whose sentence1 is in
+    languages[i] and sentence2 in languages[j], over the ids parallel in all languages. The gold
+    label is that of the sentence1 language (XNLI labels are identical across languages)."""
+    from worker.training.batching import encode_pairs
+
+    languages, ids, by_id = generalized_pairs(per_language)
+    matrix: list[list[float]] = []
+    for lang1 in languages:
+        row = []
+        for lang2 in languages:
+            pairs = [
+                PairExample(i, by_id[lang1][i].sentence1, by_id[lang2][i].sentence2, by_id[lang1][i].target)
+                for i in ids
+            ]
+            data = encode_pairs(tokenizer, pairs, max_len)
+            row.append(accuracy(predict(model, data, batch_size, runtime, pad_id), data.targets))
+        matrix.append(row)
+    return GeneralizedMatrix(dataset=dataset, languages=languages, accuracy=matrix, n=len(ids))

@@ -1,0 +1,59 @@
+"""Models: any AutoModelForSequenceClassification checkpoint (hub id or local path) with a fresh head.
+
+Why: the task head must always start fresh (a checkpoint that already carries a classifier, or the
+regression head of STS-intermediate stage 1, must not leak into the task stage), while the encoder
+carries over. We therefore build a new model from the config under the run's seed and copy in only
+the encoder (`model.base_model`) weights.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+
+
+def load_tokenizer(name_or_path: str) -> Any:
+    return AutoTokenizer.from_pretrained(name_or_path)
+
+
+def load_classifier(
+    name_or_path: str, num_labels: int, seed: int, device: torch.device | None = None
+) -> PreTrainedModel:
+    """The pretrained encoder of `name_or_path` with a freshly initialised head of `num_labels`
+    outputs (1 = regression). An unknown id or path raises the loader's own OSError."""
+    pretrained = AutoModelForSequenceClassification.from_pretrained(
+        name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True, dtype=torch.float32
+    )
+    return with_fresh_head(pretrained, num_labels, seed, device)
+
+
+def with_fresh_head(
+    model: PreTrainedModel, num_labels: int, seed: int, device: torch.device | None = None
+) -> PreTrainedModel:
+    """A new model of the same architecture whose encoder weights equal `model`'s and whose
+    classification head is newly initialised (seeded, so reproducible)."""
+    config = copy.deepcopy(model.config)
+    config.num_labels = num_labels
+    config.problem_type = "regression" if num_labels == 1 else "single_label_classification"
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh = AutoModelForSequenceClassification.from_config(config, dtype=torch.float32)
+    encoder(fresh).load_state_dict(encoder(model).state_dict())
+    return fresh.to(device or next(model.parameters()).device)
+
+
+def encoder(model: PreTrainedModel) -> nn.Module:
+    """The shared body (embeddings + transformer, e.g. `model.bert`, `model.roberta`)."""
+    body = model.base_model
+    assert isinstance(body, nn.Module)
+    return body
+
+
+def head_parameter_names(model: PreTrainedModel) -> list[str]:
+    """Names of parameters outside the encoder: the task head."""
+    prefix = model.base_model_prefix + "."
+    return [name for name, _ in model.named_parameters() if not name.startswith(prefix)]

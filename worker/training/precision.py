@@ -1,0 +1,61 @@
+"""Device, precision and seeding: the runtime a stage trains and evaluates under.
+
+Why a module: `auto` resolves the same way everywhere (bf16 autocast on CUDA when the card supports
+it, fp32 on CPU), bf16 autocast is also allowed on CPUs (AVX-512-BF16 runs it ~4× faster), and
+fp16 is refused on CPU with a message instead of failing deep inside a kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from worker.training.config import TrainConfig
+
+ResolvedPrecision = Literal["fp32", "bf16", "fp16"]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    device: torch.device
+    precision: ResolvedPrecision
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[self.precision]
+
+    @contextlib.contextmanager
+    def autocast(self) -> Iterator[None]:
+        dtype = self.autocast_dtype
+        if dtype is None:
+            yield
+            return
+        with torch.autocast(device_type=self.device.type, dtype=dtype):
+            yield
+
+
+def resolve_runtime(train: TrainConfig) -> Runtime:
+    if train.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device: 'cuda' was asked for but no CUDA device is available")
+    use_cuda = train.device == "cuda" or (train.device == "auto" and torch.cuda.is_available())
+    device = torch.device("cuda" if use_cuda else "cpu")
+    precision: ResolvedPrecision
+    if train.precision == "auto":
+        precision = "bf16" if use_cuda and torch.cuda.is_bf16_supported() else "fp32"
+    elif train.precision == "fp16" and not use_cuda:
+        raise ValueError("train.precision: fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+    else:
+        precision = train.precision
+    return Runtime(device, precision)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

@@ -1,0 +1,231 @@
+"""One run end to end: data → (STS-B stage) → robust task fine-tuning → zero-shot evaluation.
+
+`run(config, reporter)` is THE entry point: `xlt train` and the Celery worker both call it unchanged.
+All data is loaded (and every file checked) before any training starts, so a missing test file fails
+the run in seconds, not after an hour of training. Zero-shot: only the source language's train and
+dev splits are ever used for training and checkpoint selection.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+from transformers import PreTrainedModel
+
+from worker.training.augmentation import augment_text, augment_tokens, load_synonym_table
+from worker.training.batching import Encoded, encode_pairs
+from worker.training.config import RobustConfig, RunConfig
+from worker.training.data import REGRESSION_DATASETS, DataError, PairExample, load_split, num_labels
+from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language, summarize
+from worker.training.languages import DATASET_LANGUAGES
+from worker.training.model import encoder, load_classifier, load_tokenizer, with_fresh_head
+from worker.training.perturbations import embedding_neighbors
+from worker.training.precision import Runtime, resolve_runtime, seed_everything
+from worker.training.reporter import NullReporter, Reporter
+from worker.training.results import AugmentationStats, RunResult, Score, SelectedCheckpoint, Timings
+from worker.training.trainer import Progress, StageSpec, total_steps, train_stage
+
+SYNONYMS_IN_DATA_DIR = Path("synonyms") / "counterfitted_neighbors.json"
+
+
+def run(config: RunConfig, reporter: Reporter | None = None) -> RunResult:
+    """Train and evaluate one configuration; returns the results.json content (status 'succeeded').
+
+    Raises RunCancelled when `reporter.should_stop()` turns true (checked every optimiser step),
+    DataError for missing/malformed data, ValueError for an impossible device/precision, and the
+    loader's OSError for an unknown model id or path."""
+    reporter = reporter or NullReporter()
+    runtime = resolve_runtime(config.train)
+    seed = config.train.seed
+    seed_everything(seed)
+    tokenizer = load_tokenizer(config.model)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    max_len = config.train.max_seq_len
+
+    def enc(examples: list[PairExample]) -> Encoded:
+        return encode_pairs(tokenizer, examples, max_len)
+
+    # ---- data (all of it, before any training)
+    task, source = config.task, config.source_language
+    train_examples = load_split(
+        config.data, task, config.train.train_split, source, config.train.max_train_examples
+    )
+    if not train_examples:
+        raise DataError(f"no training examples in {task} {config.train.train_split}.{source}")
+    dev_data = enc(load_split(config.data, task, config.train.dev_split, source))
+    eval_sets: dict[tuple[str, str], Encoded] = {
+        (task, lang): enc(load_split(config.data, task, config.eval.split, lang))
+        for lang in config.eval_languages
+    }
+    for extra in config.eval.extra:
+        for lang in DATASET_LANGUAGES[extra]:
+            eval_sets[(extra, lang)] = enc(load_split(config.data, extra, config.eval.split, lang))
+    sts_data = None
+    if config.intermediate is not None:
+        sts_data = enc(load_split(config.data, "stsb", "train", "en", config.intermediate.max_examples))
+
+    # ---- model and rs_da augmentation
+    first_head = num_labels("stsb" if sts_data is not None else task)
+    model = load_classifier(config.model, first_head, seed, runtime.device)
+    augmentation: AugmentationStats | None = None
+    if config.robust.method == "rs_da":
+        train_data, augmentation = augmented_training_set(config, train_examples, tokenizer, model, enc)
+    else:
+        train_data = enc(train_examples)
+
+    # ---- stages
+    task_spec = stage_spec(config, "task")
+    sts_spec = stage_spec(config, "intermediate") if sts_data is not None else None
+    run_total = total_steps(len(train_data), task_spec)
+    if sts_spec is not None and sts_data is not None:
+        run_total += total_steps(len(sts_data), sts_spec)
+    history = []
+    train_start = time.perf_counter()
+    done = 0
+    if sts_spec is not None and sts_data is not None:
+        outcome = train_stage(
+            model, sts_data, sts_spec, runtime, RobustConfig(), pad_id, reporter, Progress(0, run_total)
+        )
+        history += outcome.history
+        done = outcome.steps
+        model = with_fresh_head(model, num_labels(task), seed)  # keep the encoder, new task head
+
+    def source_dev_accuracy(m: torch.nn.Module) -> float:
+        return accuracy(predict(m, dev_data, config.eval.batch_size, runtime, pad_id), dev_data.targets)
+
+    outcome = train_stage(
+        model,
+        train_data,
+        task_spec,
+        runtime,
+        config.robust,
+        pad_id,
+        reporter,
+        Progress(done, run_total),
+        evaluate=source_dev_accuracy if len(dev_data) else None,
+    )
+    history += outcome.history
+    train_s = time.perf_counter() - train_start
+
+    # ---- zero-shot evaluation
+    eval_start = time.perf_counter()
+    scores: list[Score] = []
+    for (dataset, lang), data in eval_sets.items():
+        scores += score_language(
+            model,
+            data,
+            dataset,
+            lang,
+            config.eval.split,
+            dataset in REGRESSION_DATASETS,
+            config.eval.batch_size,
+            runtime,
+            pad_id,
+        )
+    reporter.on_scores(scores)
+    generalized = None
+    if config.eval.generalized:
+        per_language = {
+            lang: load_split(config.data, task, config.eval.split, lang) for lang in config.eval_languages
+        }
+        generalized = generalized_matrix(
+            model, tokenizer, per_language, task, max_len, config.eval.batch_size, runtime, pad_id
+        )
+    eval_s = time.perf_counter() - eval_start
+
+    return RunResult(
+        config=config.model_dump(mode="json"),
+        status="succeeded",
+        scores=scores,
+        summary=summarize(scores, task, source),
+        history=history,
+        selected_checkpoint=SelectedCheckpoint(
+            step=outcome.best_step or outcome.steps, source_dev_accuracy=outcome.best_metric
+        ),
+        timings=Timings(train_s=train_s, eval_s=eval_s),
+        environment=environment(runtime),
+        generalized=generalized,
+        augmentation=augmentation.model_dump() if augmentation else None,
+    )
+
+
+def stage_spec(config: RunConfig, stage: str) -> StageSpec:
+    t = config.train
+    if stage == "intermediate":
+        inter = config.intermediate
+        assert inter is not None
+        return StageSpec(
+            "intermediate",
+            inter.epochs,
+            inter.learning_rate,
+            inter.batch_size,
+            t.grad_accum,
+            t.warmup_ratio,
+            t.weight_decay,
+            t.max_grad_norm,
+            regression=True,
+            seed=t.seed,
+        )
+    return StageSpec(
+        "task",
+        config.epochs,
+        t.learning_rate,
+        t.batch_size,
+        t.grad_accum,
+        t.warmup_ratio,
+        t.weight_decay,
+        t.max_grad_norm,
+        regression=False,
+        seed=t.seed,
+        eval_steps=t.eval_steps,
+    )
+
+
+def augmented_training_set(
+    config: RunConfig, examples: list[PairExample], tokenizer: Any, model: PreTrainedModel, enc: Any
+) -> tuple[Encoded, AugmentationStats]:
+    """rs_da: copies with synonyms from the table (text level) or embedding neighbours (token level)."""
+    r = config.robust
+    if r.neighbors == "table":
+        if r.synonyms_path:
+            path = Path(r.synonyms_path)
+        elif config.data.dir:
+            path = Path(config.data.dir) / SYNONYMS_IN_DATA_DIR
+        else:
+            raise DataError("robust.synonyms_path is required for rs_da with data.source 'hf'")
+        augmented, stats = augment_text(
+            examples,
+            load_synonym_table(path),
+            config.rs_da_copies,
+            r.replace_prob,
+            r.keep_original,
+            config.train.seed,
+        )
+        return enc(augmented), stats
+    data = enc(examples)
+    vocab = {token for ids in data.input_ids for token in ids}
+    weight = encoder(model).get_input_embeddings().weight.detach()  # type: ignore[operator]
+    neighbours = embedding_neighbors(weight, vocab, r.embedding_k, exclude=tokenizer.all_special_ids)
+    return augment_tokens(
+        data, neighbours, config.rs_da_copies, r.replace_prob, r.keep_original, config.train.seed
+    )
+
+
+def environment(runtime: Runtime) -> dict[str, Any]:
+    device = str(runtime.device)
+    if runtime.device.type == "cuda":
+        device = f"cuda ({torch.cuda.get_device_name(runtime.device)})"
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "device": device,
+        "precision": runtime.precision,
+        "cpu_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+    }

@@ -1,0 +1,219 @@
+"""One fine-tuning stage: AdamW with linear warm-up/decay, accumulation, clipping, robust methods,
+periodic source-dev model selection, reporter hooks and cooperative cancel.
+
+Why this shape: the same loop runs STS-B stage 1 (regression) and the task stage (classification);
+the robust methods only change how the loss of a batch is computed (`batch_loss`). It reads
+top-down like nanoGPT's train.py: build the schedule, then loop over steps.
+Per-step host syncs are avoided: the loss is accumulated on the device and read once per logging
+window (and the best model state is kept in memory, not on disk).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from worker.training.batching import Encoded, collate, length_grouped_batches
+from worker.training.config import RobustConfig
+from worker.training.perturbations import embedding_noise, pgd_delta
+from worker.training.precision import Runtime
+from worker.training.reporter import Reporter, RunCancelled
+from worker.training.results import HistoryPoint
+
+Stage = Literal["intermediate", "task"]
+MAX_HISTORY_POINTS = 500  # history is logged every max(1, total_steps // 500) steps
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    stage: Stage
+    epochs: float
+    learning_rate: float
+    batch_size: int
+    grad_accum: int
+    warmup_ratio: float
+    weight_decay: float
+    max_grad_norm: float
+    regression: bool
+    seed: int
+    eval_steps: int | None = None  # None: once per epoch (only used when an evaluator is given)
+
+
+@dataclass
+class StageOutcome:
+    steps: int
+    history: list[HistoryPoint] = field(default_factory=list)
+    best_step: int | None = None
+    best_metric: float | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where this stage sits in the whole run, for the reporter's 0–1 progress."""
+
+    done_before: int
+    run_total: int
+
+
+def steps_per_epoch(n_examples: int, spec: StageSpec) -> int:
+    return max(1, math.ceil(math.ceil(n_examples / spec.batch_size) / spec.grad_accum))
+
+
+def total_steps(n_examples: int, spec: StageSpec) -> int:
+    return max(1, math.ceil(spec.epochs * steps_per_epoch(n_examples, spec)))
+
+
+def train_stage(
+    model: nn.Module,
+    data: Encoded,
+    spec: StageSpec,
+    runtime: Runtime,
+    robust: RobustConfig,
+    pad_id: int,
+    reporter: Reporter,
+    progress: Progress,
+    evaluate: Callable[[nn.Module], float] | None = None,
+) -> StageOutcome:
+    """Train `model` in place; with `evaluate` (source dev metric, higher is better) the best
+    state seen at evaluation points is loaded back at the end."""
+    start = time.perf_counter()
+    n_steps = total_steps(len(data), spec)
+    per_epoch = steps_per_epoch(len(data), spec)
+    eval_every = spec.eval_steps or per_epoch
+    log_every = max(1, n_steps // MAX_HISTORY_POINTS)
+    warmup = int(spec.warmup_ratio * n_steps)
+
+    optimizer = make_optimizer(model, spec)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: linear_schedule(s, warmup, n_steps))
+    scaler = torch.amp.GradScaler("cuda") if runtime.precision == "fp16" else None
+    noise_gen = torch.Generator(device=runtime.device).manual_seed(spec.seed + 1)
+    order_rng = random.Random(spec.seed)
+
+    outcome = StageOutcome(steps=n_steps)
+    best_state: dict[str, torch.Tensor] | None = None
+    reporter.on_stage(spec.stage, n_steps)
+    model.train()
+    window_loss = torch.zeros((), device=runtime.device)
+    window_n = 0
+    last_loss = float("nan")
+    step = 0
+    micro = 0
+    while step < n_steps:
+        for indices in length_grouped_batches(data.lengths, spec.batch_size, order_rng):
+            batch = collate(data, indices, pad_id, spec.regression, runtime.device)
+            with runtime.autocast():
+                loss = batch_loss(model, batch, spec.regression, robust, noise_gen, runtime)
+            scaled = loss / spec.grad_accum
+            (scaler.scale(scaled) if scaler else scaled).backward()
+            window_loss += loss.detach()
+            window_n += 1
+            micro += 1
+            if micro % spec.grad_accum:
+                continue
+            # --- one optimiser step
+            if scaler:
+                scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), spec.max_grad_norm)
+            if scaler:
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+
+            epoch = step / per_epoch
+            lr = float(schedule.get_last_lr()[0])
+            if step % log_every == 0 or step == n_steps:
+                last_loss = (window_loss / window_n).item()  # the one host sync per window
+                window_loss.zero_()
+                window_n = 0
+                outcome.history.append(
+                    HistoryPoint(stage=spec.stage, step=step, epoch=epoch, loss=last_loss, lr=lr)
+                )
+            point = HistoryPoint(stage=spec.stage, step=step, epoch=epoch, loss=last_loss, lr=lr)
+            reporter.on_step(point, (progress.done_before + step) / progress.run_total)
+
+            if evaluate is not None and (step % eval_every == 0 or step == n_steps):
+                metric = evaluate(model)
+                model.train()
+                reporter.on_evaluation(spec.stage, step, {"source_dev": metric})
+                if outcome.best_metric is None or metric > outcome.best_metric:
+                    outcome.best_metric, outcome.best_step = metric, step
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if reporter.should_stop():
+                raise RunCancelled(f"cancelled at {spec.stage} step {step}")
+            if step >= n_steps:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def batch_loss(
+    model: nn.Module,
+    batch: dict[str, torch.Tensor],
+    regression: bool,
+    robust: RobustConfig,
+    generator: torch.Generator,
+    runtime: Runtime,
+) -> torch.Tensor:
+    """Training loss of one batch under the robust method (rs_da needs nothing here: its data is
+    already augmented). rs_rp and adv perturb the input word embeddings (batch, seq, hidden)."""
+    labels = batch["labels"]
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    if robust.method in ("none", "rs_da"):
+        return task_loss(model(**inputs).logits, labels, regression)
+
+    input_ids = inputs.pop("input_ids")
+    mask = inputs["attention_mask"]
+    embed_layer = model.get_input_embeddings()  # type: ignore[operator]
+    embeds = embed_layer(input_ids)  # (batch, seq, hidden)
+
+    def loss_at(perturbed: torch.Tensor) -> torch.Tensor:
+        return task_loss(model(inputs_embeds=perturbed, **inputs).logits, labels, regression)
+
+    if robust.method == "rs_rp":
+        return loss_at(embeds + embedding_noise(embeds, mask, robust.noise, robust.sigma, generator))
+    delta = pgd_delta(
+        loss_at, embeds, mask, robust.steps, robust.step_size, robust.epsilon, robust.norm, generator
+    )
+    return loss_at(embeds + delta)
+
+
+def task_loss(logits: torch.Tensor, labels: torch.Tensor, regression: bool) -> torch.Tensor:
+    logits = logits.float()
+    if regression:
+        return F.mse_loss(logits.squeeze(-1), labels)
+    return F.cross_entropy(logits, labels)
+
+
+def make_optimizer(model: nn.Module, spec: StageSpec) -> torch.optim.Optimizer:
+    """AdamW; no weight decay on biases and LayerNorm weights (BERT recipe)."""
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (no_decay if param.dim() < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": spec.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=spec.learning_rate)
+
+
+def linear_schedule(step: int, warmup: int, total: int) -> float:
+    """LR multiplier: 0→1 over `warmup` steps, then 1→0 at `total`."""
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    return max(0.0, (total - step) / max(1, total - warmup))

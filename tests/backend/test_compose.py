@@ -1,0 +1,44 @@
+"""docker-compose.yml (Docker cannot run here): services, and every XLT_ variable is a Settings field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from backend.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def test_compose_has_postgres_redis_api_and_a_gpu_worker() -> None:
+    services = _compose()["services"]
+    assert set(services) == {"postgres", "redis", "api", "worker-gpu"}
+    assert "healthcheck" in services["postgres"] and services["postgres"]["volumes"]
+    assert "healthcheck" in services["redis"]
+    assert "xlt db upgrade" in " ".join(services["api"]["command"])
+    assert services["api"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    worker = services["worker-gpu"]
+    assert worker["command"] == ["xlt", "worker"]
+    devices = worker["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
+    assert worker["environment"]["XLT_WORKER_CONCURRENCY"] == "1"
+    assert (REPO / "Dockerfile").is_file()
+
+
+def test_every_xlt_variable_is_a_settings_field_and_points_at_the_services() -> None:
+    services = _compose()["services"]
+    for name in ("api", "worker-gpu"):
+        env = {k: str(v) for k, v in services[name]["environment"].items()}
+        xlt = {k: v for k, v in env.items() if k.startswith("XLT_")}
+        unknown = [k for k in xlt if k.removeprefix("XLT_").lower() not in Settings.model_fields]
+        assert unknown == [], f"{name}: {unknown} are not Settings fields"
+        settings = Settings(**{k.removeprefix("XLT_").lower(): v for k, v in xlt.items()})
+        assert settings.database_url.startswith("postgresql+psycopg://") and "@postgres:" in settings.database_url
+        assert settings.broker_url.startswith("redis://redis:")
+        assert not settings.embedded_broker

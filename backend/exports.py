@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from backend.figures.compare_figures import cell_index, compare_languages, group_labels
+from backend.figures.style import TIER_ORDER
 from backend.schemas import CompareResult, RunOut, ScoreOut
-from worker.training.languages import TIERS, language
+from worker.training.languages import language
 
 RUN_CSV_COLUMNS = [
     "run_id",
@@ -168,8 +169,9 @@ def compare_latex(result: CompareResult, caption: str | None = None, label: str 
     order = compare_languages(result)
     cells = cell_index(result)
     labels = group_labels(result)
+    groups = result.groups
     tiers = [
-        t for t in TIERS if any(result.tier_averages.get(g.key, {}).get(t) is not None for g in result.groups)
+        t for t in TIER_ORDER if any(result.tier_averages.get(g.key, {}).get(t) is not None for g in groups)
     ]
     n_lang, n_avg = len(order), len(tiers) + 1
     lines = [

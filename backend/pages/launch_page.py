@@ -1,0 +1,81 @@
+"""`/launch`: one form for a run or a sweep; "Clone and edit" opens it pre-filled (`/launch?from=<run id>`).
+
+The form posts here; errors come back next to their fields (HTTP 422), a valid submission goes through
+the same submit path as the JSON API and redirects to the run, or to the sweep's runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from backend import store
+from backend.api.runs import submit
+from backend.api.sweeps import SweepIn, create_sweep
+from backend.pages.launch_form import ROBUST_METHODS, form_values, model_suggestions, parse_launch_form
+from backend.pages.templating import render
+from backend.settings import get_settings
+from worker.training.config import DEFAULT_EPOCHS
+from worker.training.languages import DATASET_LANGUAGES, TIERS, language
+
+router = APIRouter()
+
+MULTI = ("eval.languages", "eval.extra", "grid.methods")  # checkbox groups: lists even when one is ticked
+
+
+def _context(
+    values: dict[str, Any], errors: dict[str, list[str]], cloned_from: int | None = None
+) -> dict[str, Any]:
+    languages = {task: list(codes) for task, codes in DATASET_LANGUAGES.items() if task in DEFAULT_EPOCHS}
+    by_tier = {
+        t: [c for c in dict.fromkeys(sum(languages.values(), [])) if language(c).tier == t] for t in TIERS
+    }
+    return {
+        "nav": "launch",
+        "values": values,
+        "errors": errors,
+        "cloned_from": cloned_from,
+        "task_languages": languages,
+        "languages_by_tier": by_tier,
+        "language_tasks": {
+            c: " ".join(t for t, codes in languages.items() if c in codes)
+            for t in by_tier.values()
+            for c in t
+        },
+        "default_epochs": DEFAULT_EPOCHS,
+        "robust_methods": ROBUST_METHODS,
+        "models": model_suggestions(),
+        "data_dir": get_settings().data_dir or "",
+    }
+
+
+@router.get("/launch", response_class=HTMLResponse, include_in_schema=False)
+def launch_page(request: Request) -> HTMLResponse:
+    run_id = request.query_params.get("from")
+    values = form_values()
+    if run_id:
+        run = store.get_run(int(run_id)) if run_id.isdigit() else None
+        if run is None:
+            raise HTTPException(status_code=404, detail=f"run {run_id} not found")
+        values = form_values(run.config)
+    elif get_settings().data_dir:
+        values["data.dir"] = get_settings().data_dir
+    return render(request, "launch.html", _context(values, {}, int(run_id) if run_id else None))
+
+
+@router.post("/launch", include_in_schema=False)
+async def launch_submit(request: Request) -> Response:
+    form = await request.form()
+    raw: dict[str, Any] = {key: form.getlist(key) if key in MULTI else form.get(key) for key in form}
+    parsed = parse_launch_form(raw, get_settings().data_dir)
+    if parsed.errors:
+        values = form_values() | raw | {k: raw.get(k, []) for k in MULTI}
+        return render(request, "launch.html", _context(values, parsed.errors), status_code=422)
+    if not parsed.is_sweep:
+        created = submit(parsed.configs[0], experiment_id=None, tags=parsed.tags)
+        return RedirectResponse(f"/runs/{created.id}", status_code=303)
+    name = parsed.base.get("name") or f"{parsed.base['task']} sweep"
+    sweep = create_sweep(SweepIn(name=name, base=parsed.base, grid=parsed.grid, tags=parsed.tags))
+    return RedirectResponse(f"/?experiment={sweep.experiment_id}", status_code=303)

@@ -1,0 +1,61 @@
+"""The Jinja2 environment of the dashboard: templates from frontend/templates, autoescaped, plus the
+few helpers templates need (language names and tiers, percentages, times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from backend.figures.style import TIER_LABELS, language_label, language_name
+from worker.training.languages import tier
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "frontend" / "templates"
+
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def _duration(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return ""
+    seconds = int((end - start).total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def query_url(request: Request, **changes: Any) -> str:
+    """The current page's URL with some query parameters changed (None or '' removes one)."""
+    params = {k: v for k, v in request.query_params.items()}
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return str(request.url.path) + ("?" + urlencode(params) if params else "")
+
+
+templates.env.globals.update(
+    query_url=query_url,
+    language_label=language_label,
+    language_name=language_name,
+    tier=tier,
+    tier_labels=TIER_LABELS,
+)
+templates.env.filters.update(when=_when)
+templates.env.globals.update(duration=_duration)
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

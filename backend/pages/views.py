@@ -1,0 +1,139 @@
+"""What the run and compare pages show, built once for the owner's page and for a shared link.
+
+Each function calls the store and the figure builders and returns the template context; the
+routes only add who is looking (owner or visitor) and where the export links point.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend import store
+from backend.compare import build_compare
+from backend.figures.compare_figures import (
+    cell_index,
+    compare_languages,
+    delta_bars,
+    group_labels,
+    grouped_bars,
+    groups_heatmap,
+    tier_bars,
+)
+from backend.figures.run_figures import generalized_heatmap, language_bars, loss_curve, task_scores
+from backend.figures.style import TIER_ORDER, ordered_languages
+from backend.pages.launch_form import METHOD_PARAMS
+from backend.schemas import CompareResult, RunOut
+
+ACTIVE = ("queued", "running")
+
+
+def parse_run_ids(values: list[str]) -> list[int]:
+    """'1,2,3' or repeated runs=1&runs=2 → [1, 2, 3], order kept, duplicates and junk dropped."""
+    ids: list[int] = []
+    for value in values:
+        for part in value.replace(" ", ",").split(","):
+            if part.strip().isdigit() and int(part) not in ids:
+                ids.append(int(part))
+    return ids
+
+
+def config_rows(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """The settings that matter for this run, flattened: off stages and other methods' parameters left out."""
+    method = (config.get("robust") or {}).get("method", "none")
+    rows: list[tuple[str, str]] = []
+    for key in ("task", "model", "source_language"):
+        rows.append((key, str(config.get(key, ""))))
+    for section in ("data", "intermediate", "robust", "train", "eval"):
+        values = config.get(section)
+        if values is None:
+            rows.append((section, "off"))
+            continue
+        for name, value in values.items():
+            if section == "robust" and name != "method" and name not in METHOD_PARAMS.get(method, ()):
+                continue
+            shown = (
+                "default"
+                if value is None
+                else ", ".join(map(str, value))
+                if isinstance(value, list)
+                else value
+            )
+            rows.append((f"{section}.{name}", str(shown) if shown != "" else "–"))
+    return rows
+
+
+def run_view(run: RunOut) -> dict[str, Any]:
+    scores = store.get_scores(run.id)
+    source = str(run.config.get("source_language", "en"))
+    accuracy = task_scores(scores, "accuracy")
+    order = ordered_languages([s.language for s in accuracy], source)
+    rows = sorted(accuracy, key=lambda s: order.index(s.language))
+    summary = run.summary or {}
+    generalized = summary.get("generalized")
+    return {
+        "run": run,
+        "scores": rows,
+        "other_scores": [s for s in scores if s.metric != "accuracy"],
+        "source": source,
+        "summary": summary,
+        "tiers": [t for t in TIER_ORDER if (summary.get("by_resource_tier") or {}).get(t) is not None],
+        "bars": language_bars(scores, source) if accuracy else None,
+        "loss": loss_curve(store.get_history(run.id, max_points=500)),
+        "heatmap": generalized_heatmap(
+            generalized["languages"], generalized["accuracy"], generalized.get("dataset", run.task)
+        )
+        if isinstance(generalized, dict) and generalized.get("languages")
+        else None,
+        "active": run.status in ACTIVE,
+        "config_rows": config_rows(run.config),
+    }
+
+
+def default_baseline(run_ids: list[int]) -> str | None:
+    """The group of the first run trained without a method ('baseline'), else the first run's group."""
+    runs = store.get_runs(run_ids)
+    plain = [r for r in runs if r.method == "baseline"]
+    chosen = plain[0] if plain else (runs[0] if runs else None)
+    return None if chosen is None else f"run:{chosen.id}"
+
+
+def compare_result(run_ids: list[int], baseline: str | None, metric: str = "accuracy") -> CompareResult:
+    runs, scores = store.compare_inputs(run_ids, metric)
+    return build_compare(runs, scores, metric, baseline or None)
+
+
+def compare_view(result: CompareResult) -> dict[str, Any]:
+    cells = cell_index(result)
+    order = compare_languages(result)
+    best: dict[str, float] = {}
+    for lang in order:
+        values = [cells[(g.key, lang)].mean for g in result.groups if (g.key, lang) in cells]
+        if values:
+            best[lang] = max(values)
+    groups = result.groups
+    tiers = [
+        t for t in TIER_ORDER if any(result.tier_averages.get(g.key, {}).get(t) is not None for g in groups)
+    ]
+    best_tier = {
+        t: max(
+            (v for g in result.groups if (v := result.tier_averages.get(g.key, {}).get(t)) is not None),
+            default=None,
+        )
+        for t in tiers
+    }
+    best_avg = max((v for v in result.average.values() if v is not None), default=None)
+    return {
+        "result": result,
+        "labels": group_labels(result),
+        "order": order,
+        "cells": cells,
+        "best": best,
+        "tiers": tiers,
+        "best_tier": best_tier,
+        "best_avg": best_avg,
+        "bars": grouped_bars(result),
+        "deltas": delta_bars(result),
+        "heatmap": groups_heatmap(result),
+        "tier_chart": tier_bars(result),
+        "multi_seed": any(len(g.seeds) > 1 for g in result.groups),
+    }

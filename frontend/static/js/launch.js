@@ -1,0 +1,103 @@
+// Launch form: show only what applies (task's languages, chosen method's settings, local data folder,
+// STS-B stage settings), language presets, and a live "this launches N runs" summary.
+const form = document.getElementById("launch-form");
+const $ = (selector) => form.querySelector(selector);
+const field = (name) => form.querySelector(`[data-field="${name}"]`);
+
+function task() {
+  return $("#f-task").value;
+}
+
+function applyTask() {
+  const t = task();
+  const source = $("#f-source_language");
+  for (const option of source.options) {
+    option.hidden = option.dataset.tasks !== t;
+  }
+  if (source.selectedOptions[0]?.hidden) {
+    source.value = "en";
+    const visible = [...source.options].find((o) => !o.hidden && o.value === "en");
+    if (visible) visible.selected = true;
+  }
+  for (const label of form.querySelectorAll("#eval-languages label[data-tasks]")) {
+    const inTask = label.dataset.tasks.split(" ").includes(t);
+    label.hidden = !inTask;
+    if (!inTask) label.querySelector("input").checked = false;
+  }
+  for (const tier of form.querySelectorAll(".lang-tier")) {
+    tier.hidden = ![...tier.querySelectorAll("label")].some((l) => !l.hidden);
+  }
+  const extra = field("eval.extra");
+  extra.hidden = t !== "xnli";
+  if (extra.hidden) extra.querySelector("input").checked = false;
+}
+
+function languageBoxes() {
+  return [...form.querySelectorAll("input[name='eval.languages']")].filter((b) => !b.closest("label").hidden);
+}
+
+function preset(kind) {
+  for (const box of languageBoxes()) {
+    box.checked = kind === "all" || (kind === "low" && box.dataset.tier === "low");
+  }
+  update();
+}
+
+function gridMethods() {
+  return [...form.querySelectorAll("input[name='grid.methods']:checked")].map((b) => b.value);
+}
+
+function seedCount() {
+  const text = $("#f-seeds").value.trim();
+  let n = 0;
+  for (const part of text.split(/[\s,]+/).filter(Boolean)) {
+    const m = part.match(/^(\d+)(?:-(\d+))?$/);
+    if (!m) return null;
+    n += m[2] ? Math.max(0, Number(m[2]) - Number(m[1]) + 1) : 1;
+  }
+  return n || 1;
+}
+
+function update() {
+  $("#f-data-dir").closest(".field").hidden = $("#f-data-source").value !== "local";
+  const sts = $("#f-intermediate-enabled").checked;
+  form.querySelector("[data-show-when='intermediate.enabled']").hidden = !sts;
+  const grid = gridMethods();
+  const methods = grid.length ? grid : [$("#f-robust-method").value];
+  $("#f-robust-method").disabled = grid.length > 0;
+  for (const group of form.querySelectorAll("[data-method]")) {
+    group.hidden = !methods.includes(group.dataset.method);
+  }
+  const checked = languageBoxes().filter((b) => b.checked).length;
+  $("#lang-count").textContent = `${checked} of ${languageBoxes().length} selected`;
+  const seeds = seedCount();
+  const runs = seeds === null ? null : seeds * methods.length;
+  const button = $("#launch-submit");
+  const summary = $("#launch-summary");
+  if (runs === null) {
+    button.textContent = "Launch";
+    summary.textContent = "Seeds: write whole numbers like 1, 2, 3 or a range 1-3.";
+  } else if (runs === 1) {
+    button.textContent = "Launch run";
+    summary.textContent = `1 run · ${methods[0]} · ${checked} evaluation languages`;
+  } else {
+    button.textContent = `Launch sweep (${runs} runs)`;
+    summary.textContent = `${methods.length} method${methods.length > 1 ? "s" : ""} × ${seeds} seed${seeds > 1 ? "s" : ""} · ${checked} evaluation languages`;
+  }
+}
+
+form.addEventListener("change", (event) => {
+  if (event.target.id === "f-task") applyTask();
+  update();
+});
+form.addEventListener("input", update);
+form.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-preset]");
+  if (button) preset(button.dataset.preset);
+});
+form.addEventListener("submit", () => {
+  $("#f-robust-method").disabled = false; // a disabled select is not submitted; the server ignores it for grids
+});
+applyTask();
+update();
+document.querySelector(".field-error")?.closest(".field, fieldset")?.scrollIntoView({ block: "center" });

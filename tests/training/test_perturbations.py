@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Literal
 
 import pytest
 import torch
 
 from tests.training.conftest import data_dir
 from worker.training.perturbations import (
+    Norm,
     embedding_neighbors,
     embedding_noise,
     pgd_delta,
@@ -24,7 +26,7 @@ def _mask() -> torch.Tensor:
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "uniform"])
-def test_embedding_noise_is_zero_on_padding_and_has_scale_sigma(kind: str) -> None:
+def test_embedding_noise_is_zero_on_padding_and_has_scale_sigma(kind: Literal["gaussian", "uniform"]) -> None:
     embeds = torch.zeros(2, 5, 4000)
     noise = embedding_noise(embeds, _mask(), kind, 0.3, torch.Generator().manual_seed(0))
     assert noise.shape == embeds.shape
@@ -57,7 +59,7 @@ def _toy_loss() -> tuple[torch.Tensor, torch.nn.Module, torch.Tensor]:
 
 
 @pytest.mark.parametrize("norm", ["l2", "linf"])
-def test_pgd_delta_stays_in_epsilon_ball_is_zero_on_padding_and_raises_loss(norm: str) -> None:
+def test_pgd_delta_stays_in_epsilon_ball_is_zero_on_padding_and_raises_loss(norm: Norm) -> None:
     embeds, head, labels = _toy_loss()
     mask = _mask()
 

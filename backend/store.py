@@ -7,6 +7,7 @@ loss points, progress, heartbeat; returns the cancel flag) → complete_run | fa
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,21 @@ SORTABLE = {
     "progress": Run.progress,
     "average": Run.average,
 }
+
+
+def _finite(value: float) -> bool:
+    return math.isfinite(value)
+
+
+def _json_safe(value: Any) -> Any:
+    """JSON columns must not hold NaN/inf (PostgreSQL rejects them): those become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _aware(dt: datetime | None) -> datetime | None:
@@ -223,7 +239,10 @@ def list_runs(
         raise ValueError(f"sort: unknown column '{key}'; allowed: {', '.join(SORTABLE)}")
     col = SORTABLE[key]
     desc = sort.startswith("-")
-    order: list[Any] = [(col.desc() if desc else col.asc()).nulls_last(), Run.id.desc() if desc else Run.id.asc()]
+    order: list[Any] = [
+        (col.desc() if desc else col.asc()).nulls_last(),
+        Run.id.desc() if desc else Run.id.asc(),
+    ]
     page = max(page, 1)
     with session() as s:
         total = s.scalar(select(func.count()).select_from(Run).where(*conds)) or 0
@@ -372,15 +391,14 @@ def record_progress(
         values["progress"] = progress
     if stage is not None:
         values["stage"] = stage
+    rows = [
+        {"run_id": run_id, "stage": st, "name": nm, "step": sp, "value": v}
+        for st, nm, sp, v in points
+        if _finite(v)  # a diverged (NaN) loss is a gap in the chart, not a failed run
+    ]
     with session() as s:
-        if points:
-            s.execute(
-                insert(MetricPoint),
-                [
-                    {"run_id": run_id, "stage": st, "name": nm, "step": sp, "value": v}
-                    for st, nm, sp, v in points
-                ],
-            )
+        if rows:
+            s.execute(insert(MetricPoint), rows)
         s.execute(update(Run).where(Run.id == run_id).values(**values))
         return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 
@@ -398,8 +416,11 @@ def _task_average(task: str, split: str, scores: Iterable[Any]) -> float | None:
 def _history_rows(run_id: int, history: Sequence[HistoryPoint]) -> list[dict[str, Any]]:
     rows = []
     for p in history:
-        rows.append({"run_id": run_id, "stage": p.stage, "name": "loss", "step": p.step, "value": p.loss})
-        rows.append({"run_id": run_id, "stage": p.stage, "name": "lr", "step": p.step, "value": p.lr})
+        for name, value in (("loss", p.loss), ("lr", p.lr)):
+            if _finite(value):
+                rows.append(
+                    {"run_id": run_id, "stage": p.stage, "name": name, "step": p.step, "value": value}
+                )
     return rows
 
 
@@ -413,8 +434,10 @@ def complete_run(run_id: int, result: RunResult, *, include_history: bool = Fals
     for extra in ("selected_checkpoint", "timings", "environment", "generalized", "augmentation"):
         value = getattr(result, extra)
         summary[extra] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+    summary = _json_safe(summary)
+    scores = [sc for sc in result.scores if _finite(sc.value)]  # e.g. pearson of a constant prediction
     with session() as s:
-        if result.scores:
+        if scores:
             s.execute(
                 insert(Score),
                 [
@@ -422,7 +445,7 @@ def complete_run(run_id: int, result: RunResult, *, include_history: bool = Fals
                         "run_id": run_id,
                         **sc.model_dump(include={"dataset", "language", "split", "metric", "value", "n"}),
                     }
-                    for sc in result.scores
+                    for sc in scores
                 ],
             )
         if include_history and result.history:
@@ -438,7 +461,7 @@ def complete_run(run_id: int, result: RunResult, *, include_history: bool = Fals
                 finished_at=now,
                 heartbeat_at=now,
                 summary=summary,
-                average=_task_average(config.get("task", ""), split, result.scores),
+                average=_task_average(config.get("task", ""), split, scores),
             )
         )
 

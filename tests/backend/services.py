@@ -77,10 +77,16 @@ def postgres_redis(home: Path) -> Iterator[Settings]:
     from backend.migrate import upgrade
 
     suffix = uuid.uuid4().hex[:8]
-    with postgres_database() as url, xlt_environment(
-        home=str(home), database_url=url, broker_url=f"{REDIS}/0",
-        gpu_queue=f"gpu-{suffix}", cpu_queue=f"cpu-{suffix}",
-    ) as settings:
+    with (
+        postgres_database() as url,
+        xlt_environment(
+            home=str(home),
+            database_url=url,
+            broker_url=f"{REDIS}/0",
+            gpu_queue=f"gpu-{suffix}",
+            cpu_queue=f"cpu-{suffix}",
+        ) as settings,
+    ):
         upgrade()
         try:
             yield settings

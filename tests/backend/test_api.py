@@ -17,19 +17,29 @@ def _depth(settings: Settings) -> int:
     return queue_depth(settings.gpu_queue) + queue_depth(settings.cpu_queue)
 
 
-def test_submit_returns_201_with_id_and_queues_by_device(client: TestClient, embedded_settings: Settings) -> None:
+def test_submit_returns_201_with_id_and_queues_by_device(
+    client: TestClient, embedded_settings: Settings
+) -> None:
     cpu = client.post("/api/runs", json=tiny_config())
     gpu = client.post("/api/runs", json=tiny_config(train={"device": "auto"}))
     assert cpu.status_code == 201 and gpu.status_code == 201
     assert cpu.json()["queue"] == "cpu" and gpu.json()["queue"] == "gpu"
     assert queue_depth("cpu") == 1 and queue_depth("gpu") == 1
     run = client.get(f"/api/runs/{cpu.json()['id']}").json()
-    assert run["status"] == "queued" and run["method"] == "baseline" and run["config"]["train"]["batch_size"] == 32
+    assert (
+        run["status"] == "queued"
+        and run["method"] == "baseline"
+        and run["config"]["train"]["batch_size"] == 32
+    )
 
 
-def test_local_data_without_dir_uses_the_server_data_dir(client: TestClient, embedded_settings: Settings) -> None:
+def test_local_data_without_dir_uses_the_server_data_dir(
+    client: TestClient, embedded_settings: Settings
+) -> None:
     created = client.post("/api/runs", json=tiny_config(data={"source": "local"})).json()
-    assert client.get(f"/api/runs/{created['id']}").json()["config"]["data"]["dir"] == embedded_settings.data_dir
+    assert (
+        client.get(f"/api/runs/{created['id']}").json()["config"]["data"]["dir"] == embedded_settings.data_dir
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,7 +93,11 @@ def test_sweep_2x2x2_makes_8_runs_in_one_experiment_and_compare_gives_mean_std_o
     body = {
         "name": "stsb x robust x seed",
         "base": tiny_config(),
-        "grid": {"intermediate": [None, {"task": "stsb"}], "robust.method": ["none", "rs_rp"], "train.seed": [1, 2]},
+        "grid": {
+            "intermediate": [None, {"task": "stsb"}],
+            "robust.method": ["none", "rs_rp"],
+            "train.seed": [1, 2],
+        },
     }
     created = client.post("/api/sweeps", json=body)
     assert created.status_code == 201
@@ -100,14 +114,18 @@ def test_sweep_2x2x2_makes_8_runs_in_one_experiment_and_compare_gives_mean_std_o
     for run_id in run_ids:
         run = client.get(f"/api/runs/{run_id}").json()
         bump = {"baseline": 0.0, "rs_rp": 0.02, "stsb": 0.03, "stsb+rs_rp": 0.05}[run["method"]]
-        acc = {lang: 0.4 + bump + 0.01 * run["seed"] + i / 100 for i, lang in enumerate(["en", "de", "sw", "th"])}
+        acc = {
+            lang: 0.4 + bump + 0.01 * run["seed"] + i / 100 for i, lang in enumerate(["en", "de", "sw", "th"])
+        }
         store.claim_run(run_id, "test", None)
         store.complete_run(run_id, fake_result(run["config"], acc))
         for lang, value in acc.items():
             expected.setdefault(run["method"], {}).setdefault(lang, []).append(value)
 
     baseline_run = next(r for r in listed["items"] if r["method"] == "baseline")
-    response = client.get("/api/compare", params={"experiment": experiment_id, "baseline": f"run:{baseline_run['id']}"})
+    response = client.get(
+        "/api/compare", params={"experiment": experiment_id, "baseline": f"run:{baseline_run['id']}"}
+    )
     assert response.status_code == 200
     result = response.json()
     assert len(result["groups"]) == 4
@@ -120,7 +138,9 @@ def test_sweep_2x2x2_makes_8_runs_in_one_experiment_and_compare_gives_mean_std_o
         assert cell["n"] == 2
         assert cell["mean"] == pytest.approx(statistics.mean(values))
         assert cell["std"] == pytest.approx(statistics.stdev(values))
-        assert cell["delta"] == pytest.approx(statistics.mean(values) - statistics.mean(expected["baseline"][cell["language"]]))
+        assert cell["delta"] == pytest.approx(
+            statistics.mean(values) - statistics.mean(expected["baseline"][cell["language"]])
+        )
     tiers = result["tier_averages"][result["baseline"]]
     assert tiers["low"] == pytest.approx(statistics.mean(expected["baseline"]["sw"]))
     assert tiers["mid"] == pytest.approx(statistics.mean(expected["baseline"]["th"]))
@@ -131,7 +151,9 @@ def test_sweep_2x2x2_makes_8_runs_in_one_experiment_and_compare_gives_mean_std_o
 
 def test_list_runs_filters_and_rejects_unknown_sort(client: TestClient) -> None:
     for seed in (1, 2, 3):
-        client.post("/api/runs", json=tiny_config(train={"device": "cpu", "seed": seed}), params={"tag": "ablation"})
+        client.post(
+            "/api/runs", json=tiny_config(train={"device": "cpu", "seed": seed}), params={"tag": "ablation"}
+        )
     client.post("/api/runs", json=tiny_config(task="pawsx", eval={"languages": ["de"]}))
     page = client.get("/api/runs", params={"task": "xnli", "sort": "seed", "page_size": 2}).json()
     assert page["total"] == 3 and [r["seed"] for r in page["items"]] == [1, 2]
@@ -174,5 +196,11 @@ def test_healthz_is_503_naming_an_unreachable_broker(tmp_path) -> None:  # type:
 
 def test_openapi_lists_the_api(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ["/api/runs", "/api/sweeps", "/api/runs/{run_id}/history", "/api/compare", "/api/experiments"]:
+    for path in [
+        "/api/runs",
+        "/api/sweeps",
+        "/api/runs/{run_id}/history",
+        "/api/compare",
+        "/api/experiments",
+    ]:
         assert path in paths

@@ -18,11 +18,15 @@ def _seed_runs(n: int) -> list[int]:
     for i in range(n):
         method = "rs_rp" if i % 2 else "none"
         config = tiny_config(robust={"method": method}, train={"device": "cpu", "seed": i})
-        ids.append(store.import_result(fake_result(config, {"en": 0.5 + i / 100, "de": 0.4}), tags=[f"t{i % 3}"]))
+        ids.append(
+            store.import_result(fake_result(config, {"en": 0.5 + i / 100, "de": 0.4}), tags=[f"t{i % 3}"])
+        )
     return ids
 
 
-def test_list_runs_filters_sorts_and_pages_with_averages_in_three_queries(embedded_settings: Settings) -> None:
+def test_list_runs_filters_sorts_and_pages_with_averages_in_three_queries(
+    embedded_settings: Settings,
+) -> None:
     _seed_runs(30)
     statements: list[str] = []
     engine = get_engine()
@@ -96,7 +100,9 @@ def test_share_links_are_random_and_stop_working_when_revoked_or_expired(embedde
     assert store.get_share_link(link.token) == link
     assert store.revoke_share_link(link.token)
     assert store.get_share_link(link.token) is None
-    expired = store.create_share_link("run", {"run_id": 1}, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    expired = store.create_share_link(
+        "run", {"run_id": 1}, expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
     assert store.get_share_link(expired.token) is None
     assert store.get_share_link("no-such-token") is None
     assert {x.token for x in store.list_share_links()} >= {link.token, expired.token}

@@ -14,11 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from backend import store
 from backend.api.runs import submit
 from backend.api.sweeps import SweepIn, create_sweep
+from backend.figures.style import TIER_ORDER
 from backend.pages.launch_form import ROBUST_METHODS, form_values, model_suggestions, parse_launch_form
 from backend.pages.templating import render
 from backend.settings import get_settings
 from worker.training.config import DEFAULT_EPOCHS
-from worker.training.languages import DATASET_LANGUAGES, TIERS, language
+from worker.training.languages import DATASET_LANGUAGES, language
 
 router = APIRouter()
 
@@ -29,9 +30,8 @@ def _context(
     values: dict[str, Any], errors: dict[str, list[str]], cloned_from: int | None = None
 ) -> dict[str, Any]:
     languages = {task: list(codes) for task, codes in DATASET_LANGUAGES.items() if task in DEFAULT_EPOCHS}
-    by_tier = {
-        t: [c for c in dict.fromkeys(sum(languages.values(), [])) if language(c).tier == t] for t in TIERS
-    }
+    codes = dict.fromkeys(sum(languages.values(), []))
+    by_tier = {t: [c for c in codes if language(c).tier == t] for t in TIER_ORDER}
     return {
         "nav": "launch",
         "values": values,

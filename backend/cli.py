@@ -21,6 +21,12 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("config", help="run config, .json or .yaml")
     train.add_argument("--out", required=True, help="output folder; results.json is written there")
 
+    submit = verbs.add_parser("submit", help="submit a run config (or a sweep) to a running XLT Lab")
+    submit.add_argument("config", help="run config .json/.yaml; with --sweep: {base, grid, name}")
+    submit.add_argument("--url", default=None, help="XLT Lab address (default http://XLT_HOST:XLT_PORT)")
+    submit.add_argument("--sweep", action="store_true", help="the file is a sweep: POST /api/sweeps")
+    submit.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
+
     db = verbs.add_parser("db", help="database maintenance")
     db_verbs = db.add_subparsers(dest="db_verb", required=True)
     db_verbs.add_parser("upgrade", help="apply Alembic migrations up to head")
@@ -41,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         from worker.celery_app import run_worker
 
         return run_worker()
+    if args.verb == "submit":
+        from backend.submit import submit_command
+
+        return submit_command(args.config, url=args.url, sweep=args.sweep, tags=args.tag)
     if args.verb == "db" and args.db_verb == "upgrade":
         from backend.migrate import upgrade
 

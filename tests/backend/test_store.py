@@ -106,3 +106,23 @@ def test_share_links_are_random_and_stop_working_when_revoked_or_expired(embedde
     assert store.get_share_link(expired.token) is None
     assert store.get_share_link("no-such-token") is None
     assert {x.token for x in store.list_share_links()} >= {link.token, expired.token}
+
+
+def test_a_diverged_loss_or_nan_score_does_not_fail_storing_the_run(embedded_settings: Settings) -> None:
+    run = store.create_run(RunConfig.model_validate(tiny_config()), queue="cpu", task_id="t-3")
+    store.claim_run(run.id, "host", "t-3")
+    nan = float("nan")
+    assert (
+        store.record_progress(
+            run.id, progress=0.5, stage="task", points=[("task", "loss", 1, nan), ("task", "loss", 2, 1.0)]
+        )
+        is False
+    )
+    result = fake_result(tiny_config(), {"en": 0.8, "de": nan})
+    result.summary.transfer_gap = nan
+    store.complete_run(run.id, result)
+    assert [s.language for s in store.get_scores(run.id)] == ["en"]
+    assert store.get_history(run.id)[0].steps == [2]
+    got = store.get_run(run.id)
+    assert got is not None and got.status == "succeeded" and got.summary is not None
+    assert got.summary["transfer_gap"] is None

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from backend.figures.style import (
+    TIER_CLASSES,
     TIER_COLOURS,
-    TIER_LABELS,
     TIER_ORDER,
     TIER_SHORT,
     base_layout,
@@ -151,7 +151,7 @@ def grouped_bars(result: CompareResult) -> Figure:
     layout.update(
         {
             "barmode": "group",
-            "bargap": 0.2,
+            "bargap": 0.2 if len(order) > 6 else 0.45,
             "bargroupgap": 0.05,
             "xaxis": _tier_ticks(order, source),
             "yaxis": {
@@ -288,14 +288,18 @@ def groups_heatmap(result: CompareResult) -> Figure:
 def tier_bars(result: CompareResult) -> Figure:
     """Mean accuracy per resource tier (and overall), one bar per group."""
     labels = group_labels(result)
+    groups = result.groups
     tiers = [
-        t
-        for t in TIER_ORDER
-        if any(result.tier_averages.get(g.key, {}).get(t) is not None for g in result.groups)
+        t for t in TIER_ORDER if any(result.tier_averages.get(g.key, {}).get(t) is not None for g in groups)
     ]
-    categories = [TIER_LABELS[t] for t in tiers] + ["All evaluated languages"]
+    categories = [TIER_SHORT[t] for t in tiers] + ["All"]
+    ticks = [
+        f"<span style='color:{TIER_COLOURS[t]}'><b>{TIER_SHORT[t]}</b></span><br>{TIER_CLASSES[t]}"
+        for t in tiers
+    ]
+    ticks.append("<b>All</b><br>evaluated languages")
     traces = []
-    for i, group in enumerate(result.groups):
+    for i, group in enumerate(groups):
         values = [percent(result.tier_averages.get(group.key, {}).get(t)) for t in tiers]
         values.append(percent(result.average.get(group.key)))
         traces.append(
@@ -312,17 +316,25 @@ def tier_bars(result: CompareResult) -> Figure:
                 "hovertemplate": "%{x}<br>%{y:.1f}%<extra>" + labels[group.key] + "</extra>",
             }
         )
-    layout = base_layout(height=360)
+    layout = base_layout(height=380)
     layout.update(
         {
             "barmode": "group",
+            "bargap": 0.3,
+            "xaxis": {
+                "type": "category",
+                "tickmode": "array",
+                "tickvals": categories,
+                "ticktext": ticks,
+                "title": {"text": "Resource tier (Joshi et al. 2020 classes)"},
+            },
             "yaxis": {
                 "title": {"text": f"Mean {result.metric} (%)"},
                 "gridcolor": "#e5e7eb",
                 "rangemode": "tozero",
             },
-            "legend": {"orientation": "h", "x": 0, "y": -0.15, "yanchor": "top"},
-            "margin": {"l": 64, "r": 24, "t": 24, "b": 90},
+            "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+            "margin": {"l": 64, "r": 24, "t": 48, "b": 80},
         }
     )
     return {"data": traces, "layout": layout}

@@ -85,7 +85,7 @@ def language_bars(
     layout.update(
         {
             "barmode": "overlay",
-            "bargap": 0.25,
+            "bargap": 0.25 if len(order) > 6 else 0.5,
             "xaxis": {
                 "type": "category",
                 "categoryorder": "array",
@@ -101,7 +101,7 @@ def language_bars(
                 "range": [0, 105],
                 "gridcolor": "#e5e7eb",
             },
-            "legend": {"orientation": "h", "x": 0, "y": 1.12, "title": {"text": "Resource tier: "}},
+            "legend": {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
             "margin": {"l": 64, "r": 24, "t": 48, "b": 96 if len(order) <= 16 else 130},
         }
     )
@@ -119,19 +119,18 @@ def language_bars(
                 "line": {"color": "#374151", "width": 1.5, "dash": "dash"},
             }
         ]
-        layout["annotations"] = [
+        # legend-only entry for the dashed line, so its label never sits on top of a bar's value
+        traces.append(
             {
-                "xref": "paper",
-                "x": 1,
-                "y": mean,
-                "xanchor": "right",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "text": f"target-language mean {mean:.1f}",
-                "font": {"size": 11, "color": "#374151"},
-                "bgcolor": "rgba(255,255,255,0.8)",
+                "type": "scatter",
+                "mode": "lines",
+                "x": [None],
+                "y": [None],
+                "hoverinfo": "skip",
+                "name": f"Mean over target languages: {mean:.1f}",
+                "line": {"color": "#374151", "width": 1.5, "dash": "dash"},
             }
-        ]
+        )
     return {"data": traces, "layout": layout}
 
 

@@ -19,6 +19,7 @@ TIER_LABELS: dict[str, str] = {
     "low": "Low-resource (class 0–2)",
 }
 TIER_SHORT: dict[str, str] = {"high": "High", "mid": "Mid", "low": "Low"}
+TIER_CLASSES: dict[str, str] = {"high": "class 4–5", "mid": "class 3", "low": "class 0–2"}
 TIER_ORDER: tuple[Tier, ...] = ("high", "mid", "low")
 # Colours for groups (methods) in comparisons; tier colours are kept for languages.
 GROUP_COLOURS: tuple[str, ...] = (

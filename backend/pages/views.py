@@ -102,26 +102,24 @@ def compare_result(run_ids: list[int], baseline: str | None, metric: str = "accu
     return build_compare(runs, scores, metric, baseline or None)
 
 
+def _best(values: list[float | None]) -> float | None:
+    """The highest value, or None when there is nothing to single out (fewer than two distinct values)."""
+    present = [v for v in values if v is not None]
+    return max(present) if len({round(v, 6) for v in present}) > 1 else None
+
+
 def compare_view(result: CompareResult) -> dict[str, Any]:
     cells = cell_index(result)
     order = compare_languages(result)
-    best: dict[str, float] = {}
-    for lang in order:
-        values = [cells[(g.key, lang)].mean for g in result.groups if (g.key, lang) in cells]
-        if values:
-            best[lang] = max(values)
     groups = result.groups
-    tiers = [
-        t for t in TIER_ORDER if any(result.tier_averages.get(g.key, {}).get(t) is not None for g in groups)
-    ]
-    best_tier = {
-        t: max(
-            (v for g in result.groups if (v := result.tier_averages.get(g.key, {}).get(t)) is not None),
-            default=None,
-        )
-        for t in tiers
+    best = {
+        lang: _best([cells[(g.key, lang)].mean if (g.key, lang) in cells else None for g in groups])
+        for lang in order
     }
-    best_avg = max((v for v in result.average.values() if v is not None), default=None)
+    averages = result.tier_averages
+    tiers = [t for t in TIER_ORDER if any(averages.get(g.key, {}).get(t) is not None for g in groups)]
+    best_tier = {t: _best([result.tier_averages.get(g.key, {}).get(t) for g in groups]) for t in tiers}
+    best_avg = _best([result.average.get(g.key) for g in groups])
     return {
         "result": result,
         "labels": group_labels(result),

@@ -53,7 +53,10 @@ def test_language_bars_has_one_bar_per_language_coloured_by_tier():
     ]
     fig = language_bars(scores, source_language="en")
     bars = {
-        x: (trace["name"], y) for trace in fig["data"] for x, y in zip(trace["x"], trace["y"], strict=True)
+        x: (trace["name"], y)
+        for trace in fig["data"]
+        if trace["type"] == "bar"
+        for x, y in zip(trace["x"], trace["y"], strict=True)
     }
     assert set(bars) == {"en", "de", "sw", "ur"}
     assert bars["sw"][0].startswith("Low-resource") and bars["ur"][0].startswith("Mid-resource")
@@ -62,7 +65,10 @@ def test_language_bars_has_one_bar_per_language_coloured_by_tier():
     assert fig["layout"]["xaxis"]["categoryarray"] == ["en", "de", "ur", "sw"]
     assert any("Swahili" in t for t in fig["layout"]["xaxis"]["ticktext"])
     # dashed line at the mean over target languages only (de, ur, sw)
-    assert abs(fig["layout"]["shapes"][0]["y0"] - (70 + 55 + 50) / 3) < 1e-9
+    mean = (70 + 55 + 50) / 3
+    assert abs(fig["layout"]["shapes"][0]["y0"] - mean) < 1e-9
+    # the line is explained in the legend (not by a label that could cover a bar's value)
+    assert fig["data"][-1]["name"] == f"Mean over target languages: {mean:.1f}"
 
 
 def test_language_bars_rotates_ticks_when_many_languages():
@@ -70,7 +76,7 @@ def test_language_bars_rotates_ticks_when_many_languages():
     extra = ["aym", "bzd", "cni"]
     scores = [score(c, 0.5) for c in codes] + [score(c, 0.4, dataset="americasnli") for c in extra]
     fig = language_bars(scores)
-    assert sum(len(t["x"]) for t in fig["data"]) == 18
+    assert sum(len(t["x"]) for t in fig["data"] if t["type"] == "bar") == 18
     assert fig["layout"]["xaxis"]["tickangle"] == -45
 
 
@@ -138,7 +144,8 @@ def test_groups_heatmap_rows_are_groups_columns_languages():
 
 def test_tier_bars_cover_tiers_and_overall_average():
     fig = tier_bars(make_compare())
-    assert fig["data"][0]["x"][-1] == "All evaluated languages"
+    assert fig["data"][0]["x"] == ["High", "Mid", "Low", "All"]
+    assert "class 4–5" in fig["layout"]["xaxis"]["ticktext"][0]
     assert fig["data"][0]["y"] == [51.0, 52.0, 50.0, 51.5]
 
 

@@ -180,6 +180,8 @@ def delta_bars(result: CompareResult) -> Figure:
     cells = cell_index(result)
     labels = group_labels(result)
     traces = []
+    others = sum(1 for g in result.groups if g.key != result.baseline)
+    label_bars = others * len(order) <= 30  # beyond that, values would collide: hover and the table have them
     for i, group in enumerate(result.groups):
         if result.baseline is None or group.key == result.baseline:
             continue
@@ -192,7 +194,7 @@ def delta_bars(result: CompareResult) -> Figure:
                 "x": present,
                 "y": [round(d, 2) for d in deltas],
                 "marker": {"color": group_colour(i)},
-                "text": [f"{d:+.1f}" for d in deltas],
+                "text": [f"{d:+.1f}" for d in deltas] if label_bars else None,
                 "textposition": "outside",
                 "textfont": {"size": 10},
                 "cliponaxis": False,
@@ -309,9 +311,9 @@ def tier_bars(result: CompareResult) -> Figure:
                 "x": categories,
                 "y": values,
                 "marker": {"color": group_colour(i)},
-                "text": [f"{v:.1f}" if v is not None else "" for v in values],
+                "text": [f"{v:.1f}" if v is not None else "" for v in values] if len(groups) <= 6 else None,
                 "textposition": "outside",
-                "textfont": {"size": 11},
+                "textfont": {"size": 11 if len(groups) <= 4 else 9},
                 "cliponaxis": False,
                 "hovertemplate": "%{x}<br>%{y:.1f}%<extra>" + labels[group.key] + "</extra>",
             }

@@ -94,6 +94,7 @@ def language_bars(
                 "tickvals": order,
                 "ticktext": [tick_label(c) for c in order],
                 "tickangle": 0 if len(order) <= 16 else -45,
+                "tickfont": {"size": 13 if len(order) <= 10 else 11},
                 "title": {"text": "Evaluation language (source outlined)"},
             },
             "yaxis": {

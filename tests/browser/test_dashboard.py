@@ -186,7 +186,7 @@ def test_sweep_of_two_methods_and_two_seeds_compares_with_error_bars(
         assert all(n == 2 for _label, n in trace["n"])
     assert page.locator("#chart-compare .errorbar").count() == 4
     assert page.locator("#chart-deltas[data-rendered=true]").count() == 1
-    assert page.locator("#compare-table tbody tr").count() == 2
+    assert page.locator("#compare-table thead th.num").count() == 2  # one column per group
     screenshot(page, "compare")
     latex_href = page.locator("a:has-text('LaTeX')").get_attribute("href") or ""
     latex = page.request.get(dashboard.url + latex_href).text()
@@ -214,7 +214,7 @@ def test_share_link_opens_same_chart_without_controls_in_fresh_context(
     shared.goto(url)
     shared.wait_for_selector("#chart-compare[data-rendered=true]")
     assert bar_count(shared, "chart-compare") == owner_bars
-    assert shared.locator("#compare-table tbody tr").count() == 2
+    assert shared.locator("#compare-table thead th.num").count() == 2
     for control in ("#share-open", "#cancel-run", "#retry-run", "a[href='/launch']", "#baseline-form"):
         assert shared.locator(control).count() == 0, control
     assert "read-only" in shared.inner_text("header")
@@ -263,6 +263,6 @@ def test_fifteen_languages_and_four_groups_stay_readable(page: Any, dashboard: D
     assert len(page.evaluate("() => document.getElementById('chart-compare').data")) == 4
     for chart in ("chart-compare", "chart-deltas", "chart-tiers"):
         assert overlapping_labels(page, chart) == [], chart
-    # one best (highlighted) cell per language column at least, plus tiers and average
+    # one best (highlighted) cell per language row at least, plus tiers and average
     assert page.locator("#compare-table td.best").count() >= 15
     screenshot(page, "compare-four-groups")

@@ -87,7 +87,12 @@ def test_invalid_value_shows_message_next_to_its_field(page: Any, dashboard: Das
 
 def test_run_named_script_tag_is_shown_as_text(page: Any, dashboard: Dashboard) -> None:
     alerts: list[str] = []
-    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        alerts.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     fill_tiny_run(page, dashboard, XSS_NAME, ("en",), model="/nonexistent/model-for-xss-test")
     page.click("#launch-submit")
     page.wait_for_url("**/runs/*")

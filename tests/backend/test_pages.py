@@ -1,0 +1,85 @@
+"""HTML pages through the ASGI app (embedded SQLite): escaping, filters and paging, form errors,
+share links (create, view read-only, revoke, expire) and exports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from backend import store
+from bench.demo_runs import seed_runs
+
+
+def test_runs_table_escapes_names_and_pages_server_side(client: TestClient):
+    ids = seed_runs(12, name_prefix="<b>x</b>")
+    page = client.get("/", params={"page_size": 5, "page": 2, "sort": "id"})
+    assert page.status_code == 200
+    assert "&lt;b&gt;x&lt;/b&gt;" in page.text and "<b>x</b>" not in page.text
+    assert [f'data-run-id="{i}"' in page.text for i in ids[5:10]] == [True] * 5
+    assert f'data-run-id="{ids[0]}"' not in page.text
+    filtered = client.get("/", params={"method": "rs_rp"})
+    assert filtered.text.count("<tr data-run-id=") == 3
+
+
+def test_run_page_and_exports(client: TestClient):
+    (run_id,) = seed_runs(1)
+    page = client.get(f"/runs/{run_id}")
+    assert page.status_code == 200
+    assert 'id="chart-languages"' in page.text and "Swahili" in page.text and 'id="share-open"' in page.text
+    csv = client.get(f"/runs/{run_id}/export.csv")
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.count("\n") == 16
+    assert client.get(f"/runs/{run_id}/export.json").json()["run"]["id"] == run_id
+    assert client.get("/runs/999999").status_code == 404
+
+
+def test_launch_form_errors_come_back_next_to_fields_with_422(client: TestClient):
+    form = {"task": "xnli", "model": "m", "source_language": "en", "train.learning_rate": "0", "seeds": "1"}
+    response = client.post("/launch", data=form)
+    assert response.status_code == 422
+    assert 'id="error-train-learning_rate"' in response.text
+    assert store.list_runs().total == 0
+
+
+def test_launch_form_creates_a_run_or_a_sweep(client: TestClient):
+    form = {
+        "task": "xnli",
+        "model": "m",
+        "source_language": "en",
+        "eval.languages": ["en", "de"],
+        "seeds": "7",
+        "train.device": "cpu",
+    }
+    run = client.post("/launch", data=form, follow_redirects=False)
+    assert run.status_code == 303 and run.headers["location"].startswith("/runs/")
+    sweep = client.post(
+        "/launch", data=form | {"seeds": "1, 2", "grid.methods": ["none", "adv"]}, follow_redirects=False
+    )
+    assert sweep.status_code == 303 and sweep.headers["location"].startswith("/?experiment=")
+    experiment = int(sweep.headers["location"].rsplit("=", 1)[1])
+    assert store.list_runs(experiment_id=experiment).total == 4
+    clone = client.get(run.headers["location"].replace("/runs/", "/launch?from="))
+    assert 'value="de" data-tier="high" checked' in clone.text
+
+
+def test_share_link_is_read_only_and_can_be_revoked_or_expire(client: TestClient):
+    ids = seed_runs(4)
+    created = client.post(
+        "/shares", data={"kind": "compare", "runs": ",".join(map(str, ids))}, follow_redirects=False
+    )
+    token = created.headers["location"].split("created=")[1]
+    assert len(token) >= 22
+    shared = client.get(f"/s/{token}")
+    assert shared.status_code == 200 and 'id="chart-compare"' in shared.text
+    for control in ('id="share-open"', 'href="/launch"', 'id="baseline-form"', "/cancel", "/retry"):
+        assert control not in shared.text
+    assert "\\toprule" in client.get(f"/s/{token}/export.tex").text
+    client.post(f"/shares/{token}/revoke")
+    assert client.get(f"/s/{token}").status_code == 404
+    expired = store.create_share_link("run", {"run_id": ids[0]}, datetime.now(UTC) - timedelta(seconds=1))
+    assert client.get(f"/s/{expired.token}").status_code == 404
+
+
+def test_plotly_is_served_locally(client: TestClient):
+    response = client.get("/assets/plotly.min.js")
+    assert response.status_code == 200 and len(response.content) > 1_000_000

@@ -79,16 +79,16 @@ def collate(
 ) -> dict[str, torch.Tensor]:
     """Pad the selected rows to their longest length → input_ids/attention_mask[/token_type_ids]/labels."""
     width = max(len(data.input_ids[i]) for i in indices)
-    n = len(indices)
-    input_ids = torch.full((n, width), pad_id, dtype=torch.long)  # (batch, seq)
-    attention_mask = torch.zeros((n, width), dtype=torch.long)
-    token_types = torch.zeros((n, width), dtype=torch.long) if data.token_type_ids is not None else None
-    for row, i in enumerate(indices):
-        ids = data.input_ids[i]
-        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        attention_mask[row, : len(ids)] = 1
-        if token_types is not None and data.token_type_ids is not None:
-            token_types[row, : len(ids)] = torch.tensor(data.token_type_ids[i], dtype=torch.long)
+    rows = [data.input_ids[i] for i in indices]
+    # one tensor construction per field (per-row slice assignment costs a copy kernel each)
+    input_ids = torch.tensor(
+        [r + [pad_id] * (width - len(r)) for r in rows], dtype=torch.long
+    )  # (batch, seq)
+    attention_mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], dtype=torch.long)
+    token_types = None
+    if data.token_type_ids is not None:
+        types = [data.token_type_ids[i] for i in indices]
+        token_types = torch.tensor([t + [0] * (width - len(t)) for t in types], dtype=torch.long)
     targets = [data.targets[i] for i in indices]
     labels = torch.tensor(targets, dtype=torch.float32 if regression else torch.long)
     batch = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}

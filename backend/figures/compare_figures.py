@@ -7,6 +7,7 @@ labels are coloured by tier, with shaded tier bands behind the bars.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from backend.figures.style import (
@@ -48,8 +49,14 @@ def cell_index(result: CompareResult) -> dict[tuple[str, str], CompareCell]:
 
 
 def group_labels(result: CompareResult) -> dict[str, str]:
+    """Short labels for legends and rows; baseline marked. Not HTML-escaped (see `chart_label`)."""
     labels = short_group_labels([g.key for g in result.groups])
     return {key: label + (" (baseline)" if key == result.baseline else "") for key, label in labels.items()}
+
+
+def chart_labels(result: CompareResult) -> dict[str, str]:
+    """Group labels for Plotly, which reads a subset of HTML in text: a model path like '<x>' stays text."""
+    return {key: html.escape(label, quote=False) for key, label in group_labels(result).items()}
 
 
 def _tier_ticks(order: list[str], source: str) -> dict[str, Any]:
@@ -120,7 +127,7 @@ def grouped_bars(result: CompareResult) -> Figure:
     order = compare_languages(result)
     source = source_language(result)
     cells = cell_index(result)
-    labels = group_labels(result)
+    labels = chart_labels(result)
     traces = []
     for i, group in enumerate(result.groups):
         present = [c for c in order if (group.key, c) in cells]
@@ -178,7 +185,7 @@ def delta_bars(result: CompareResult) -> Figure:
     order = compare_languages(result)
     source = source_language(result)
     cells = cell_index(result)
-    labels = group_labels(result)
+    labels = chart_labels(result)
     traces = []
     others = sum(1 for g in result.groups if g.key != result.baseline)
     label_bars = others * len(order) <= 30  # beyond that, values would collide: hover and the table have them
@@ -257,7 +264,7 @@ def groups_heatmap(result: CompareResult) -> Figure:
     """Groups (rows) × languages (columns), mean over seeds, value printed in each cell."""
     order = compare_languages(result)
     cells = cell_index(result)
-    labels = group_labels(result)
+    labels = chart_labels(result)
     z = [
         [percent(cells[(g.key, c)].mean) if (g.key, c) in cells else None for c in order]
         for g in result.groups
@@ -289,7 +296,7 @@ def groups_heatmap(result: CompareResult) -> Figure:
 
 def tier_bars(result: CompareResult) -> Figure:
     """Mean accuracy per resource tier (and overall), one bar per group."""
-    labels = group_labels(result)
+    labels = chart_labels(result)
     groups = result.groups
     tiers = [
         t for t in TIER_ORDER if any(result.tier_averages.get(g.key, {}).get(t) is not None for g in groups)

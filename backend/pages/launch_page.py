@@ -60,8 +60,8 @@ def launch_page(request: Request) -> HTMLResponse:
         if run is None:
             raise HTTPException(status_code=404, detail=f"run {run_id} not found")
         values = form_values(run.config)
-    elif get_settings().data_dir:
-        values["data.dir"] = get_settings().data_dir
+    elif get_settings().data_dir:  # this server has the datasets on disk: offline by default
+        values |= {"data.source": "local", "data.dir": get_settings().data_dir}
     return render(request, "launch.html", _context(values, {}, int(run_id) if run_id else None))
 
 

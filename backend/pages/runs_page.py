@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from backend import store
 from backend.pages.templating import render
@@ -93,6 +93,12 @@ def runs_page(
         "pages": (result.total + result.page_size - 1) // result.page_size,
     }
     return render(request, "runs.html", context)
+
+
+@router.get("/experiments/{experiment_id}", include_in_schema=False)
+def experiment_page(experiment_id: int) -> RedirectResponse:
+    """An experiment (a sweep) is its runs: the runs table filtered to it, with "Compare" one click away."""
+    return RedirectResponse(f"/?experiment={experiment_id}", status_code=307)
 
 
 @router.get("/runs/live.json", include_in_schema=False)

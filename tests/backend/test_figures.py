@@ -157,3 +157,13 @@ def test_short_group_labels_drop_shared_parts():
 
 def test_ordered_languages_source_first_then_by_tier():
     assert ordered_languages(["sw", "en", "de", "ur", "de"], "en") == ["en", "de", "ur", "sw"]
+
+
+def test_group_labels_in_charts_are_text_not_markup():
+    result = make_compare()
+    result.groups[1].key = "xnli · <b>m</b> · rs_rp"
+    for cell in result.cells:
+        if cell.group == "xnli · m · rs_rp":
+            cell.group = result.groups[1].key
+    names = [t["name"] for t in grouped_bars(result)["data"]]
+    assert any("&lt;b&gt;m&lt;/b&gt;" in n for n in names) and not any("<b>" in n for n in names)

@@ -83,3 +83,21 @@ def test_share_link_is_read_only_and_can_be_revoked_or_expire(client: TestClient
 def test_plotly_is_served_locally(client: TestClient):
     response = client.get("/assets/plotly.min.js")
     assert response.status_code == 200 and len(response.content) > 1_000_000
+
+
+def test_cancel_and_retry_buttons(client: TestClient):
+    form = {"task": "xnli", "model": "m", "source_language": "en", "eval.languages": ["en"], "seeds": "1"}
+    run_id = int(
+        client.post("/launch", data=form, follow_redirects=False).headers["location"].rsplit("/", 1)[1]
+    )
+    assert 'id="cancel-run"' in client.get(f"/runs/{run_id}").text
+    client.post(f"/runs/{run_id}/cancel")
+    page = client.get(f"/runs/{run_id}").text
+    assert 'id="cancel-run"' not in page and 'id="retry-run"' in page
+    retried = client.post(f"/runs/{run_id}/retry", follow_redirects=False)
+    new_id = int(retried.headers["location"].rsplit("/", 1)[1])
+    assert new_id != run_id and store.get_run(new_id).status == "queued"  # type: ignore[union-attr]
+
+
+def test_experiment_url_opens_its_runs(client: TestClient):
+    assert client.get("/experiments/3", follow_redirects=False).headers["location"] == "/?experiment=3"

@@ -134,6 +134,11 @@ def test_launch_tiny_run_from_form_finishes_with_one_bar_per_language(
     assert "Swahili" in page.inner_text("#scores-table")
     assert page.locator("#chart-loss[data-rendered=true]").count() == 1
     screenshot(page, "run-succeeded")
+    # every chart downloads as PNG and SVG (plotly.js toImage)
+    for fmt in ("png", "svg"):
+        with page.expect_download() as download:
+            page.click(f"[data-download='chart-languages'][data-format='{fmt}']")
+        assert download.value.suggested_filename == f"run-{run_id}-accuracy.{fmt}"
     # exports
     csv_text = page.request.get(f"{dashboard.url}/runs/{run_id}/export.csv").text()
     assert csv_text.count("\n") == 1 + len(languages)

@@ -7,16 +7,34 @@ connections do not pay Nagle's ~40 ms (tests/backend/test_serve.py measures it).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from typing import Any
 
 from backend.migrate import upgrade
 from backend.settings import get_settings
 
 
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM if `xlt serve` dies without cleaning up (e.g. SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def start_worker() -> subprocess.Popen[bytes]:
     """The local worker: `xlt worker` in a child process with the same environment."""
-    return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=os.environ.copy())
+    return subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "worker"], env=os.environ.copy(), preexec_fn=_die_with_parent
+    )
+
+
+def _exit_on_sigterm(_signum: int, _frame: Any) -> None:
+    # uvicorn shuts down gracefully, restores this handler and re-raises SIGTERM: exit through
+    # `finally` so the local worker is stopped too.
+    sys.exit(0)
 
 
 def stop_worker(proc: subprocess.Popen[bytes]) -> None:
@@ -36,6 +54,7 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
     settings.ensure_home()
     upgrade()
     worker = start_worker() if with_worker else None
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             "backend.app:create_app",

@@ -7,6 +7,7 @@ loss points, progress, heartbeat; returns the cancel flag) → complete_run | fa
 
 from __future__ import annotations
 
+import itertools
 import math
 import secrets
 from collections.abc import Iterable, Sequence
@@ -22,6 +23,7 @@ from backend.schemas import ExperimentOut, MetricSeries, RunOut, RunPage, ScoreO
 from worker.training.config import RunConfig
 from worker.training.results import HistoryPoint, RunResult
 
+RUN_COLUMNS = tuple(Run.__table__.c)
 FINISHED = ("succeeded", "failed", "cancelled")
 SORTABLE = {
     "id": Run.id,
@@ -58,7 +60,8 @@ def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
-def _run_out(run: Run, tags: list[str]) -> RunOut:
+def _run_out(run: Any, tags: list[str]) -> RunOut:
+    """From a Run or a Core row of RUN_COLUMNS (rows skip the ORM's per-object cost in long lists)."""
     return RunOut(
         id=run.id,
         name=run.name,
@@ -185,14 +188,14 @@ def create_sweep(
 
 def get_run(run_id: int) -> RunOut | None:
     with session() as s:
-        run = s.get(Run, run_id)
+        run = s.execute(select(*RUN_COLUMNS).where(Run.id == run_id)).first()
         return None if run is None else _run_out(run, _tags_for(s, [run_id])[run_id])
 
 
 def get_runs(run_ids: Sequence[int]) -> list[RunOut]:
     """Runs by id, in the order asked (unknown ids are skipped)."""
     with session() as s:
-        rows = {r.id: r for r in s.scalars(select(Run).where(Run.id.in_(run_ids)))}
+        rows = {r.id: r for r in s.execute(select(*RUN_COLUMNS).where(Run.id.in_(run_ids)))}
         tags = _tags_for(s, list(rows))
         return [_run_out(rows[i], tags[i]) for i in run_ids if i in rows]
 
@@ -247,8 +250,12 @@ def list_runs(
     with session() as s:
         total = s.scalar(select(func.count()).select_from(Run).where(*conds)) or 0
         rows = list(
-            s.scalars(
-                select(Run).where(*conds).order_by(*order).offset((page - 1) * page_size).limit(page_size)
+            s.execute(
+                select(*RUN_COLUMNS)
+                .where(*conds)
+                .order_by(*order)
+                .offset((page - 1) * page_size)
+                .limit(page_size)
             )
         )
         tags = _tags_for(s, [r.id for r in rows])
@@ -276,26 +283,29 @@ def _downsample(n: int, max_points: int) -> list[int]:
     return sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)})
 
 
-def get_history(run_id: int, max_points: int = 1000) -> list[MetricSeries]:
-    """Every (stage, name) series of a run, evenly down-sampled to at most `max_points` (first, last kept)."""
-    with session() as s:
-        rows = s.execute(
-            select(MetricPoint.name, MetricPoint.stage, MetricPoint.step, MetricPoint.value)
-            .where(MetricPoint.run_id == run_id)
-            .order_by(MetricPoint.name, MetricPoint.stage, MetricPoint.step)
-        ).all()
-    series: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
-    for name, stage, step, value in rows:
-        steps, values = series.setdefault((stage, name), ([], []))
-        steps.append(step)
-        values.append(value)
+def get_history(
+    run_id: int, max_points: int = 1000, names: Sequence[str] | None = None
+) -> list[MetricSeries]:
+    """A run's (stage, name) series (all, or those in `names`), evenly down-sampled to at most
+    `max_points` each, first and last point kept."""
+    query = select(MetricPoint.name, MetricPoint.stage, MetricPoint.step, MetricPoint.value).where(
+        MetricPoint.run_id == run_id
+    )
+    if names:
+        query = query.where(MetricPoint.name.in_(list(names)))
+    with session() as s:  # Core on the connection: no ORM row processing for thousands of points
+        rows = (
+            s.connection()
+            .execute(query.order_by(MetricPoint.name, MetricPoint.stage, MetricPoint.step))
+            .all()
+        )
     out = []
-    for (stage, name), (steps, values) in series.items():
-        keep = _downsample(len(steps), max_points)
+    for (name, stage), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+        points = list(group)
+        if len(points) > max_points:
+            points = [points[i] for i in _downsample(len(points), max_points)]
         out.append(
-            MetricSeries(
-                stage=stage, name=name, steps=[steps[i] for i in keep], values=[values[i] for i in keep]
-            )
+            MetricSeries(stage=stage, name=name, steps=[p[2] for p in points], values=[p[3] for p in points])
         )
     return out
 
@@ -306,11 +316,15 @@ def compare_inputs(
     """The runs and their (run_id, dataset, language, value) rows of one metric, for backend.compare."""
     runs = get_runs(run_ids)
     with session() as s:
-        rows = s.execute(
-            select(Score.run_id, Score.dataset, Score.language, Score.value).where(
-                Score.run_id.in_([r.id for r in runs]), Score.metric == metric
+        rows = (
+            s.connection()
+            .execute(
+                select(Score.run_id, Score.dataset, Score.language, Score.value).where(
+                    Score.run_id.in_([r.id for r in runs]), Score.metric == metric
+                )
             )
-        ).all()
+            .all()
+        )
     return runs, [(r, d, lang, v) for r, d, lang, v in rows]
 
 

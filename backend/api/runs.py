@@ -113,8 +113,12 @@ def get_scores(run_id: int) -> list[ScoreOut]:
 
 
 @router.get("/runs/{run_id}/history", response_model=list[MetricSeries])
-def get_history(run_id: int, max_points: int = Query(1000, ge=2, le=1000)) -> list[MetricSeries]:
-    history = store.get_history(run_id, max_points=max_points)
+def get_history(
+    run_id: int,
+    max_points: int = Query(1000, ge=2, le=1000),
+    name: Annotated[list[str], Query(description="only these series (loss, lr, dev_accuracy …)")] = [],  # noqa: B006
+) -> list[MetricSeries]:
+    history = store.get_history(run_id, max_points=max_points, names=name or None)
     if not history and not store.run_exists(run_id):
         raise not_found(f"run {run_id}")
     return history

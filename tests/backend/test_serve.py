@@ -1,4 +1,4 @@
-"""`xlt serve`: migrates, serves the app light (no torch, < 300 MiB), with TCP_NODELAY on kept-alive sockets."""
+"""`xlt serve`: migrates, serves light (no torch, < 300 MiB), TCP_NODELAY on keep-alive, stops clean."""
 
 from __future__ import annotations
 
@@ -115,9 +115,57 @@ def test_kept_alive_connections_have_tcp_nodelay_and_answer_fast(embedded_settin
 
 
 def test_importing_the_backend_does_not_import_torch() -> None:
-    code = "import sys, backend.app, backend.store, backend.queue; backend.app.create_app(); print('torch' in sys.modules)"
+    code = (
+        "import sys, backend.app, backend.store, backend.queue; backend.app.create_app();"
+        " print('torch' in sys.modules)"
+    )
     with xlt_environment():
         out = subprocess.run(
             [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
         )
     assert out.stdout.strip() == "False"
+
+
+def test_sigterm_to_xlt_serve_stops_its_local_worker(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XLT_")}
+    env["XLT_HOME"] = str(tmp_path / "home")
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        children: list[int] = []
+        while not children:
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()[
+                -3000:
+            ]
+            children_file = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+            children = [int(p) for p in children_file.read_text().split()]
+            time.sleep(0.2)
+        while True:  # the API is up
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()[-3000:]
+            time.sleep(0.2)
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+        worker = Path(f"/proc/{children[0]}")
+        for _ in range(100):
+            if not worker.exists() or "Z" in (worker / "stat").read_text().split()[2]:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the local worker outlived `xlt serve`")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()

@@ -56,6 +56,20 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _insert_many(s: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """executemany straight on the driver: thousands of points without per-row ORM/compiler work."""
+    if not rows:
+        return
+    conn = s.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(sql, list(rows))
+
+
+POINT_COLUMNS = ("run_id", "stage", "name", "step", "value")
+SCORE_COLUMNS = ("run_id", "dataset", "language", "split", "metric", "value", "n")
+
+
 def _aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
@@ -406,13 +420,12 @@ def record_progress(
     if stage is not None:
         values["stage"] = stage
     rows = [
-        {"run_id": run_id, "stage": st, "name": nm, "step": sp, "value": v}
+        (run_id, st, nm, sp, v)
         for st, nm, sp, v in points
         if _finite(v)  # a diverged (NaN) loss is a gap in the chart, not a failed run
     ]
     with session() as s:
-        if rows:
-            s.execute(insert(MetricPoint), rows)
+        _insert_many(s, "metric_points", POINT_COLUMNS, rows)
         s.execute(update(Run).where(Run.id == run_id).values(**values))
         return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 
@@ -427,14 +440,12 @@ def _task_average(task: str, split: str, scores: Iterable[Any]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _history_rows(run_id: int, history: Sequence[HistoryPoint]) -> list[dict[str, Any]]:
+def _history_rows(run_id: int, history: Sequence[HistoryPoint]) -> list[tuple[Any, ...]]:
     rows = []
     for p in history:
         for name, value in (("loss", p.loss), ("lr", p.lr)):
             if _finite(value):
-                rows.append(
-                    {"run_id": run_id, "stage": p.stage, "name": name, "step": p.step, "value": value}
-                )
+                rows.append((run_id, p.stage, name, p.step, value))
     return rows
 
 
@@ -451,19 +462,14 @@ def complete_run(run_id: int, result: RunResult, *, include_history: bool = Fals
     summary = _json_safe(summary)
     scores = [sc for sc in result.scores if _finite(sc.value)]  # e.g. pearson of a constant prediction
     with session() as s:
-        if scores:
-            s.execute(
-                insert(Score),
-                [
-                    {
-                        "run_id": run_id,
-                        **sc.model_dump(include={"dataset", "language", "split", "metric", "value", "n"}),
-                    }
-                    for sc in scores
-                ],
-            )
-        if include_history and result.history:
-            s.execute(insert(MetricPoint), _history_rows(run_id, result.history))
+        _insert_many(
+            s,
+            "scores",
+            SCORE_COLUMNS,
+            [(run_id, sc.dataset, sc.language, sc.split, sc.metric, sc.value, sc.n) for sc in scores],
+        )
+        if include_history:
+            _insert_many(s, "metric_points", POINT_COLUMNS, _history_rows(run_id, result.history))
         split = (config.get("eval") or {}).get("split", "test")
         now = utcnow()
         s.execute(

@@ -4,14 +4,32 @@ against a baseline group, averages per resource tier. Pure functions over what t
 
 from __future__ import annotations
 
-import json
-import statistics
+import math
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from backend.schemas import CompareCell, CompareGroup, CompareResult, RunOut
+import orjson
+
+from backend.schemas import CompareCell, CompareGroup, CompareResult
 from worker.training.languages import DATASET_LANGUAGES, TIERS, tier
+
+
+class RunLike(Protocol):
+    """RunOut or store.CompareRun: the fields grouping reads."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def task(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def config(self) -> dict[str, Any]: ...
 
 
 def shared_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +49,7 @@ def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _labels(configs: list[dict[str, Any]], runs: list[RunOut]) -> list[str]:
+def _labels(configs: list[dict[str, Any]], runs: Sequence[RunLike]) -> list[str]:
     """'xnli · model · method', plus the fields that tell groups apart when that is ambiguous."""
     base = [f"{r.task} · {r.model} · {r.method}" for r in runs]
     flats = [_flatten(c) for c in configs]
@@ -57,15 +75,16 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def build_compare(
-    runs: list[RunOut], scores: list[tuple[int, str, str, float]], metric: str, baseline: str | None
+    runs: Sequence[RunLike], scores: list[tuple[int, str, str, float]], metric: str, baseline: str | None
 ) -> CompareResult:
     """`baseline` is a group key or 'run:<id>' / '<id>' naming a run of the baseline group."""
-    groups: dict[str, list[RunOut]] = {}
-    shared: dict[str, dict[str, Any]] = {}
+    groups: dict[bytes, list[RunLike]] = {}
+    shared: dict[bytes, dict[str, Any]] = {}
     for run in runs:
-        key = json.dumps(shared_config(run.config), sort_keys=True)
+        config = shared_config(run.config)
+        key = orjson.dumps(config, option=orjson.OPT_SORT_KEYS)
         groups.setdefault(key, []).append(run)
-        shared[key] = shared_config(run.config)
+        shared[key] = config
     keys = list(groups)
     labels = dict(zip(keys, _labels([shared[k] for k in keys], [groups[k][0] for k in keys]), strict=True))
     group_of_run = {run.id: labels[k] for k in keys for run in groups[k]}
@@ -84,8 +103,10 @@ def build_compare(
 
     stats: dict[tuple[str, str, str], tuple[float, float, int]] = {}
     for cell_key, vals in values.items():
-        std = statistics.stdev(vals) if len(vals) > 1 else 0.0
-        stats[cell_key] = (sum(vals) / len(vals), std, len(vals))
+        n = len(vals)
+        mean = sum(vals) / n
+        std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (n - 1)) if n > 1 else 0.0  # sample std
+        stats[cell_key] = (mean, std, n)
 
     cells = []
     for (group, dataset, language), (mean, std, n) in stats.items():
@@ -103,9 +124,9 @@ def build_compare(
         for lang in DATASET_LANGUAGES.get(dataset, tuple(sorted(lg for d, lg in present if d == dataset))):
             if (dataset, lang) in present and lang not in order:
                 order.append(lang)
-    cells.sort(
-        key=lambda c: (list(labels.values()).index(c.group), c.dataset not in tasks, order.index(c.language))
-    )
+    group_rank = {label: i for i, label in enumerate(labels.values())}
+    column = {lang: i for i, lang in enumerate(order)}
+    cells.sort(key=lambda c: (group_rank[c.group], c.dataset not in tasks, column[c.language]))
 
     tier_averages: dict[str, dict[str, float | None]] = {}
     average: dict[str, float | None] = {}

@@ -148,11 +148,12 @@ def test_reporter_sees_every_step_each_epoch_evaluation_and_the_scores(make_conf
     assert [p.step for p, _ in reporter.steps] == [1, 2, 3, 4, 5, 6, 7, 8]
     progress = [f for _, f in reporter.steps]
     assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
+    assert all(0 < p.loss < 5 for p, _ in reporter.steps)  # a real loss on every step, never NaN
     assert [(s, step) for s, step, _ in reporter.evaluations] == [("task", 4), ("task", 8)]
     assert reporter.scores == result.scores
     assert result.selected_checkpoint is not None
     assert result.selected_checkpoint.source_dev_accuracy == max(
-        m["source_dev"] for *_, m in reporter.evaluations
+        m["source_dev_accuracy"] for *_, m in reporter.evaluations
     )
 
 
@@ -229,3 +230,10 @@ def test_fp16_on_cpu_is_refused_with_a_clear_message(make_config: Any) -> None:
 def test_unknown_model_id_fails_with_the_loaders_message(make_config: Any) -> None:
     with pytest.raises(OSError, match="no-such-org/no-such-model|huggingface"):
         run(make_config(model="no-such-org/no-such-model"))
+
+
+def test_pawsx_trains_on_english_dev_and_evaluates_german_and_chinese_test(make_config: Any) -> None:
+    config = make_config(task="pawsx", train={"epochs": 1, "train_split": "dev"}, eval={"languages": ["de", "zh"]})
+    result = run(config)
+    assert [(s.dataset, s.language, s.n) for s in result.scores] == [("pawsx", "de", 496), ("pawsx", "zh", 493)]
+    assert result.summary.transfer_gap is None  # no English test scores to compare with

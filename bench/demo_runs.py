@@ -67,3 +67,43 @@ def seed_runs(n: int, seed: int = 0, task: str = "xnli", name_prefix: str = "dem
         store.complete_run(run.id, demo_result(config, rng), include_history=True)
         ids.append(run.id)
     return ids
+
+
+def seed_full_run(seed: int = 0) -> int:
+    """One XNLI run on all 15 languages plus AmericasNLI (25 bars), with the generalized L×L matrix."""
+    from worker.training.results import GeneralizedMatrix
+
+    rng = random.Random(seed)
+    config = RunConfig.model_validate(
+        {
+            "name": "full evaluation",
+            "task": "xnli",
+            "model": "xlm-roberta-large",
+            "intermediate": {"task": "stsb"},
+            "robust": {"method": "rs_da"},
+            "eval": {"extra": ["americasnli"], "generalized": True},
+        }
+    )
+    result = demo_result(config, rng)
+    for code in DATASET_LANGUAGES["americasnli"]:
+        value = 0.38 + rng.random() * 0.1
+        result.scores.append(
+            Score(dataset="americasnli", language=code, split="test", metric="accuracy", value=value, n=750)
+        )
+    langs = list(DATASET_LANGUAGES["xnli"])
+    result.generalized = GeneralizedMatrix(
+        dataset="xnli",
+        languages=langs,
+        accuracy=[[0.45 + 0.3 * (a == b) + 0.1 * rng.random() for b in langs] for a in langs],
+        n=500,
+    )
+    result.history = [
+        HistoryPoint(
+            stage=stage, step=10 * i, epoch=i / 10, loss=base * 0.96**i + 0.05 * rng.random(), lr=2e-5
+        )
+        for stage, base in (("intermediate", 4.0), ("task", 1.1))
+        for i in range(1, 31)
+    ]
+    run = store.create_run(config, queue="gpu", task_id=f"demo-full-{seed}")
+    store.complete_run(run.id, result, include_history=True)
+    return run.id

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from backend.figures.style import (
+    DATASET_NAMES,
     TIER_COLOURS,
     TIER_LABELS,
     TIER_ORDER,
@@ -20,7 +21,7 @@ from backend.figures.style import (
     tick_label,
 )
 from backend.schemas import MetricSeries, ScoreOut
-from worker.training.languages import language
+from worker.training.languages import DATASET_LANGUAGES, language
 
 Figure = dict[str, Any]
 
@@ -36,45 +37,58 @@ def task_scores(scores: Sequence[ScoreOut], metric: str = "accuracy") -> list[Sc
     return list(picked.values())
 
 
+def display_order(scores: Sequence[ScoreOut], source_language: str) -> list[ScoreOut]:
+    """Scores in chart order: the task's dataset before extra ones (AmericasNLI), then source first and
+    high → mid → low tier inside each dataset, benchmark order within a tier."""
+    main = next((s.dataset for s in scores if s.language == source_language), None)
+    datasets = list(
+        dict.fromkeys([main] + [s.dataset for s in scores] if main else [s.dataset for s in scores])
+    )
+    out: list[ScoreOut] = []
+    for dataset in datasets:
+        rows = {s.language: s for s in scores if s.dataset == dataset}
+        bench = list(DATASET_LANGUAGES.get(dataset, ()))
+        codes = sorted(rows, key=lambda c: bench.index(c) if c in bench else len(bench))
+        out.extend(rows[c] for c in ordered_languages(codes, source_language))
+    return out
+
+
 def language_bars(
     scores: Sequence[ScoreOut], source_language: str = "en", metric: str = "accuracy"
 ) -> Figure:
     """One bar per evaluated language, coloured by resource tier, with a dashed line at the target mean."""
-    rows = task_scores(scores, metric)
+    rows = display_order(task_scores(scores, metric), source_language)
     by_code = {s.language: s for s in rows}
-    order = ordered_languages([s.language for s in rows], source_language)
+    order = [s.language for s in rows]
     traces: list[dict[str, Any]] = []
-    for tier in TIER_ORDER:
-        codes = [c for c in order if language(c).tier == tier]
+    groups = [
+        (f"Source: {language_label(source_language)}", [source_language], language(source_language).tier)
+    ]
+    groups += [
+        (TIER_LABELS[t], [c for c in order if c != source_language and language(c).tier == t], t)
+        for t in TIER_ORDER
+    ]
+    for name, codes, tier in groups:
+        codes = [c for c in codes if c in by_code]
         if not codes:
             continue
+        is_source = codes == [source_language]
         traces.append(
             {
                 "type": "bar",
-                "name": TIER_LABELS[tier],
+                "name": name,
                 "x": codes,
                 "y": [percent(by_code[c].value) for c in codes],
                 "marker": {
                     "color": TIER_COLOURS[tier],
-                    "line": {
-                        "color": ["#111827" if c == source_language else TIER_COLOURS[tier] for c in codes],
-                        "width": [2.5 if c == source_language else 0 for c in codes],
-                    },
+                    "line": {"color": "#111827", "width": 2.5 if is_source else 0},
                 },
                 "text": [f"{100 * by_code[c].value:.1f}" for c in codes],
                 "textposition": "outside",
                 "textfont": {"size": 11},
                 "cliponaxis": False,
-                "customdata": [
-                    [
-                        language_label(c),
-                        by_code[c].dataset,
-                        by_code[c].n,
-                        " (source)" if c == source_language else "",
-                    ]
-                    for c in codes
-                ],
-                "hovertemplate": "%{customdata[0]}%{customdata[3]}<br>%{customdata[1]} · "
+                "customdata": [[language_label(c), by_code[c].dataset, by_code[c].n] for c in codes],
+                "hovertemplate": "%{customdata[0]}<br>%{customdata[1]} · "
                 + metric
                 + " %{y:.1f}% · n=%{customdata[2]}<extra>"
                 + TIER_LABELS[tier]
@@ -95,7 +109,7 @@ def language_bars(
                 "ticktext": [tick_label(c) for c in order],
                 "tickangle": 0 if len(order) <= 16 else -45,
                 "tickfont": {"size": 13 if len(order) <= 10 else 11},
-                "title": {"text": "Evaluation language (source outlined)"},
+                "title": {"text": "Evaluation language"},
             },
             "yaxis": {
                 "title": {"text": f"{metric.capitalize()} (%)"},
@@ -106,10 +120,40 @@ def language_bars(
             "margin": {"l": 64, "r": 24, "t": 48, "b": 96 if len(order) <= 16 else 130},
         }
     )
+    shapes: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    for i in range(1, len(rows)):
+        if rows[i].dataset != rows[i - 1].dataset:  # e.g. XNLI | AmericasNLI
+            shapes.append(
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": i - 0.5,
+                    "x1": i - 0.5,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": "#9ca3af", "width": 1, "dash": "dot"},
+                }
+            )
+            notes.append(
+                {
+                    "xref": "x",
+                    "yref": "paper",
+                    "x": i - 0.5,
+                    "y": 1,
+                    "xanchor": "left",
+                    "yanchor": "top",
+                    "showarrow": False,
+                    "text": " " + DATASET_NAMES.get(rows[i].dataset, rows[i].dataset),
+                    "font": {"size": 11, "color": "#6b7280"},
+                }
+            )
+    layout["shapes"], layout["annotations"] = shapes, notes
     targets = [by_code[c].value for c in order if c != source_language]
     if targets:
         mean = 100 * sum(targets) / len(targets)
-        layout["shapes"] = [
+        layout["shapes"] = shapes + [
             {
                 "type": "line",
                 "xref": "paper",

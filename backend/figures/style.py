@@ -34,6 +34,12 @@ GROUP_COLOURS: tuple[str, ...] = (
     "#CCB974",
     "#64B5CD",
 )
+DATASET_NAMES: dict[str, str] = {
+    "xnli": "XNLI",
+    "pawsx": "PAWS-X",
+    "americasnli": "AmericasNLI",
+    "stsb": "STS-B",
+}
 FONT = {
     "family": "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
     "size": 13,

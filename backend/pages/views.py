@@ -19,8 +19,14 @@ from backend.figures.compare_figures import (
     groups_heatmap,
     tier_bars,
 )
-from backend.figures.run_figures import generalized_heatmap, language_bars, loss_curve, task_scores
-from backend.figures.style import TIER_ORDER, ordered_languages
+from backend.figures.run_figures import (
+    display_order,
+    generalized_heatmap,
+    language_bars,
+    loss_curve,
+    task_scores,
+)
+from backend.figures.style import TIER_ORDER
 from backend.pages.launch_form import METHOD_PARAMS
 from backend.schemas import CompareResult, RunOut
 
@@ -66,8 +72,7 @@ def run_view(run: RunOut) -> dict[str, Any]:
     scores = store.get_scores(run.id)
     source = str(run.config.get("source_language", "en"))
     accuracy = task_scores(scores, "accuracy")
-    order = ordered_languages([s.language for s in accuracy], source)
-    rows = sorted(accuracy, key=lambda s: order.index(s.language))
+    rows = display_order(accuracy, source)
     summary = run.summary or {}
     generalized = summary.get("generalized")
     return {

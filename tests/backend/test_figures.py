@@ -61,6 +61,7 @@ def test_language_bars_has_one_bar_per_language_coloured_by_tier():
     assert set(bars) == {"en", "de", "sw", "ur"}
     assert bars["sw"][0].startswith("Low-resource") and bars["ur"][0].startswith("Mid-resource")
     assert bars["de"] == ("High-resource (class 4–5)", 70.0)
+    assert bars["en"] == ("Source: English (en)", 80.0)  # its own legend entry, outlined
     # source first, then high → mid → low; ticks carry language names
     assert fig["layout"]["xaxis"]["categoryarray"] == ["en", "de", "ur", "sw"]
     assert any("Swahili" in t for t in fig["layout"]["xaxis"]["ticktext"])
@@ -167,3 +168,14 @@ def test_group_labels_in_charts_are_text_not_markup():
             cell.group = result.groups[1].key
     names = [t["name"] for t in grouped_bars(result)["data"]]
     assert any("&lt;b&gt;m&lt;/b&gt;" in n for n in names) and not any("<b>" in n for n in names)
+
+
+def test_extra_datasets_come_after_the_task_dataset():
+    scores = [score("aym", 0.4, dataset="americasnli"), score("sw", 0.5), score("en", 0.8), score("de", 0.7)]
+    fig = language_bars(scores)
+    assert fig["layout"]["xaxis"]["categoryarray"] == ["en", "de", "sw", "aym"]
+    # a dotted separator and the dataset's name where AmericasNLI begins
+    assert (
+        fig["layout"]["shapes"][0]["x0"] == 2.5
+        and fig["layout"]["annotations"][0]["text"].strip() == "AmericasNLI"
+    )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Dashboard, screenshot
+from tests.browser.conftest import SCREENSHOTS, Dashboard, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -276,3 +276,19 @@ def test_fifteen_languages_and_four_groups_stay_readable(page: Any, dashboard: D
     # one best (highlighted) cell per language row at least, plus tiers and average
     assert page.locator("#compare-table td.best").count() >= 15
     screenshot(page, "compare-four-groups")
+
+
+def test_twenty_five_languages_and_generalized_matrix_render(page: Any, dashboard: Dashboard) -> None:
+    """XNLI plus AmericasNLI (25 bars, rotated labels), the L×L heatmap and a two-stage loss curve."""
+    from bench.demo_runs import seed_full_run
+
+    run_id = seed_full_run()
+    page.goto(f"{dashboard.url}/runs/{run_id}")
+    page.wait_for_selector("#chart-generalized[data-rendered=true]")
+    assert bar_count(page, "chart-languages") == 25
+    # 25 names do not fit side by side: they are turned 45° (their upright boxes overlap, the text does not)
+    assert page.evaluate("() => document.getElementById('chart-languages').layout.xaxis.tickangle") == -45
+    assert page.locator("#chart-loss .scatterlayer .trace").count() == 2  # STS-B stage and task stage
+    screenshot(page, "run-twenty-five-languages")
+    chart_png = SCREENSHOTS / "run-twenty-five-languages-chart.png"
+    page.locator("#results .chart-block").screenshot(path=str(chart_png))

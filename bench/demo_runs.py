@@ -4,6 +4,7 @@ scores that fall with resource level, loss curves — written through the store 
 from __future__ import annotations
 
 import random
+from typing import Literal
 
 from backend import store
 from worker.training.config import RunConfig
@@ -97,11 +98,12 @@ def seed_full_run(seed: int = 0) -> int:
         accuracy=[[0.45 + 0.3 * (a == b) + 0.1 * rng.random() for b in langs] for a in langs],
         n=500,
     )
+    stages: tuple[tuple[Literal["intermediate", "task"], float], ...] = (("intermediate", 4.0), ("task", 1.1))
     result.history = [
         HistoryPoint(
             stage=stage, step=10 * i, epoch=i / 10, loss=base * 0.96**i + 0.05 * rng.random(), lr=2e-5
         )
-        for stage, base in (("intermediate", 4.0), ("task", 1.1))
+        for stage, base in stages
         for i in range(1, 31)
     ]
     run = store.create_run(config, queue="gpu", task_id=f"demo-full-{seed}")

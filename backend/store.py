@@ -24,6 +24,8 @@ from worker.training.config import RunConfig
 from worker.training.results import HistoryPoint, RunResult
 
 RUN_COLUMNS = tuple(Run.__table__.c)
+# Lists leave out the large per-run fields (summary JSON, traceback): get_run has them.
+LIST_COLUMNS = tuple(c for c in Run.__table__.c if c.name not in ("summary", "traceback"))
 FINISHED = ("succeeded", "failed", "cancelled")
 SORTABLE = {
     "id": Run.id,
@@ -89,7 +91,7 @@ def _run_out(run: Any, tags: list[str]) -> RunOut:
         progress=run.progress,
         stage=run.stage,
         error_message=run.error_message,
-        traceback=run.traceback,
+        traceback=getattr(run, "traceback", None),
         created_at=_aware(run.created_at),  # type: ignore[arg-type]
         started_at=_aware(run.started_at),
         finished_at=_aware(run.finished_at),
@@ -101,7 +103,7 @@ def _run_out(run: Any, tags: list[str]) -> RunOut:
         tags=tags,
         notes=run.notes,
         average=run.average,
-        summary=run.summary,
+        summary=getattr(run, "summary", None),
     )
 
 
@@ -229,6 +231,7 @@ def list_runs(
     page_size: int = 50,
 ) -> RunPage:
     """Filtered, sorted, paginated runs with their averages: three queries whatever the page size.
+    Items leave out `summary` and `traceback` (None; get_run has them).
 
     `sort` is a column name from SORTABLE, '-' in front for descending; ties break by id.
     Raises ValueError for an unknown sort key.
@@ -265,7 +268,7 @@ def list_runs(
         total = s.scalar(select(func.count()).select_from(Run).where(*conds)) or 0
         rows = list(
             s.execute(
-                select(*RUN_COLUMNS)
+                select(*LIST_COLUMNS)
                 .where(*conds)
                 .order_by(*order)
                 .offset((page - 1) * page_size)

@@ -38,7 +38,7 @@ def test_every_xlt_variable_is_a_settings_field_and_points_at_the_services() -> 
         xlt = {k: v for k, v in env.items() if k.startswith("XLT_")}
         unknown = [k for k in xlt if k.removeprefix("XLT_").lower() not in Settings.model_fields]
         assert unknown == [], f"{name}: {unknown} are not Settings fields"
-        settings = Settings(**{k.removeprefix("XLT_").lower(): v for k, v in xlt.items()})
+        settings = Settings.model_validate({k.removeprefix("XLT_").lower(): v for k, v in xlt.items()})
         assert (
             settings.database_url.startswith("postgresql+psycopg://")
             and "@postgres:" in settings.database_url

@@ -42,7 +42,7 @@ def test_list_runs_filters_sorts_and_pages_with_averages_in_three_queries(
     assert len(statements) == 3, statements  # count, page, tags: no query per run
     assert page.total == 15
     assert [r.method for r in page.items] == ["rs_rp"] * 5
-    averages = [r.average for r in page.items]
+    averages = [r.average or 0.0 for r in page.items]
     assert averages == sorted(averages, reverse=True)
     assert averages[0] == (0.5 + 19 / 100 + 0.4) / 2  # 2nd page of the 15 odd seeds by average: seed 19
     assert store.list_runs(tag="t0").total == 10

@@ -5,7 +5,8 @@ One worker, four runs queued at once, consumed in order:
   ok     a tiny model trains: queued → running → succeeded, a score for every requested language;
   long   is cancelled while running: ends cancelled within seconds, and the worker goes on with
   bad    a model path that does not exist: failed with the loader's message and a traceback;
-  after  another tiny run that succeeds (the worker is still healthy after cancel and failure).
+  after  another tiny run that succeeds (the worker is still healthy after cancel and failure);
+then a two-seed sweep trains and compares as one group, mean ± std over the seeds.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _wait(
     client: TestClient, run_id: int, done: Callable[[dict[str, Any]], bool], timeout: float, worker: Any
 ) -> dict:
     deadline = time.monotonic() + timeout
-    seen = []
+    seen: list[str] = []
     while time.monotonic() < deadline:
         run = client.get(f"/api/runs/{run_id}").json()
         if not seen or seen[-1] != run["status"]:
@@ -120,3 +121,13 @@ def test_runs_through_a_real_worker(mode: Settings, tiny_model: Path, start_work
 
     after = _wait(client, ids["after"], _finished, 120, worker)
     assert after["status"] == "succeeded", after["error_message"]
+
+    # A sweep over two seeds, trained for real, compares as one group with mean ± std over the seeds.
+    sweep = client.post("/api/sweeps", json={"base": _config(tiny_model), "grid": {"train.seed": [1, 2]}})
+    assert sweep.status_code == 201
+    for run_id in sweep.json()["run_ids"]:
+        assert _wait(client, run_id, _finished, 120, worker)["status"] == "succeeded"
+    result = client.get("/api/compare", params={"experiment": sweep.json()["experiment_id"]}).json()
+    assert len(result["groups"]) == 1 and sorted(result["groups"][0]["seeds"]) == [1, 2]
+    assert result["languages"] == LANGS
+    assert all(cell["n"] == 2 and cell["std"] >= 0 for cell in result["cells"])

@@ -85,6 +85,28 @@ def test_invalid_value_shows_message_next_to_its_field(page: Any, dashboard: Das
     )
 
 
+def test_form_shows_only_the_settings_that_apply(page: Any, dashboard: Dashboard) -> None:
+    page.goto(f"{dashboard.url}/launch")
+    assert page.is_visible("#f-data-dir")  # this server has XLT_DATA_DIR: local data by default
+    assert not page.is_visible("#f-robust-sigma") and not page.is_visible("#f-intermediate-epochs")
+    page.select_option("#f-robust-method", "rs_rp")
+    assert page.is_visible("#f-robust-sigma") and not page.is_visible("#f-robust-epsilon")
+    page.check("#f-intermediate-enabled")
+    assert page.is_visible("#f-intermediate-epochs")
+    page.select_option("#f-task", "pawsx")  # PAWS-X: 7 languages, no Swahili, no AmericasNLI
+    assert not page.is_visible("input[name='eval.languages'][value='sw']")
+    assert page.is_visible("input[name='eval.languages'][value='ja']")
+    assert not page.is_visible("[data-field='eval.extra']")
+    page.click("[data-preset=all]")
+    assert page.inner_text("#lang-count") == "7 of 7 selected"
+    page.check("input[name='grid.methods'][value='none']")
+    page.check("input[name='grid.methods'][value='adv']")
+    page.fill("#f-seeds", "1-3")
+    assert page.inner_text("#launch-submit") == "Launch sweep (6 runs)"
+    assert page.is_visible("#f-robust-epsilon") and not page.is_visible("#f-robust-sigma")
+    screenshot(page, "launch-pawsx-sweep")
+
+
 def test_run_named_script_tag_is_shown_as_text(page: Any, dashboard: Dashboard) -> None:
     alerts: list[str] = []
 
@@ -166,6 +188,8 @@ def sweep(browser: Any, dashboard: Dashboard) -> dict[str, Any]:
     experiment = int(page.url.rsplit("=", 1)[1])
     assert page.locator("#runs-table tbody tr[data-run-id]").count() == 4
     screenshot(page, "runs-sweep-live")
+    # the table's badges and progress bars follow the runs without a reload
+    page.wait_for_selector("#runs-table [data-role=status]:has-text('succeeded')", timeout=120_000)
 
     def all_done() -> bool:
         runs = api(dashboard, f"/api/runs?experiment={experiment}")["items"]

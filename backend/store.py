@@ -504,6 +504,24 @@ def complete_run(run_id: int, result: RunResult, *, include_history: bool = Fals
         )
 
 
+def fail_stale_runs(stale_after: int) -> list[int]:
+    """Runs marked running whose worker stopped beating for `stale_after` seconds become failed."""
+    cutoff = utcnow() - timedelta(seconds=stale_after)
+    with session() as s:
+        ids = list(s.scalars(select(Run.id).where(Run.status == "running", Run.heartbeat_at < cutoff)))
+        if ids:
+            s.execute(
+                update(Run)
+                .where(Run.id.in_(ids), Run.status == "running")
+                .values(
+                    status="failed",
+                    error_message=f"worker lost: no heartbeat for {stale_after} s",
+                    finished_at=utcnow(),
+                )
+            )
+        return ids
+
+
 def fail_run(run_id: int, message: str, traceback: str | None = None) -> None:
     now = utcnow()
     with session() as s:

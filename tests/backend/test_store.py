@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
@@ -126,3 +127,13 @@ def test_a_diverged_loss_or_nan_score_does_not_fail_storing_the_run(embedded_set
     got = store.get_run(run.id)
     assert got is not None and got.status == "succeeded" and got.summary is not None
     assert got.summary["transfer_gap"] is None
+
+
+def test_a_run_whose_worker_stopped_beating_is_failed(embedded_settings: Settings) -> None:
+    run = store.create_run(RunConfig.model_validate(tiny_config()), queue="cpu", task_id="t-4")
+    store.claim_run(run.id, "host", "t-4")
+    assert store.fail_stale_runs(stale_after=600) == []
+    time.sleep(0.05)
+    assert store.fail_stale_runs(stale_after=0) == [run.id]
+    got = store.get_run(run.id)
+    assert got is not None and got.status == "failed" and "heartbeat" in (got.error_message or "")

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="seconds between progress/loss writes of a run"
     )
     stale_after: int = Field(
-        default=600, description="seconds without heartbeat before a running run may be re-claimed"
+        default=600, description="seconds without heartbeat before a running run is failed as worker lost"
     )
     log_level: str = "info"
 

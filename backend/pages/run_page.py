@@ -28,7 +28,13 @@ def _run_or_404(run_id: int) -> RunOut:
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
 def run_page(request: Request, run_id: int) -> HTMLResponse:
-    run = _run_or_404(run_id)
+    run = store.get_run(run_id)
+    if run is None:
+        context = {
+            "heading": f"No run #{run_id}",
+            "message": "It may have been removed, or the link is mistyped.",
+        }
+        return render(request, "not_found.html", context, status_code=404)
     context = run_view(run) | {"nav": "runs", "shared": False, "export_base": f"/runs/{run_id}/export"}
     return render(request, "run.html", context)
 

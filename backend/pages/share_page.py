@@ -86,14 +86,23 @@ def _link_or_404(token: str) -> ShareLinkOut:
     return link
 
 
+def _gone(request: Request, message: str) -> HTMLResponse:
+    context = {"shared": True, "heading": "This share link does not work", "message": message}
+    return render(request, "not_found.html", context, status_code=404)
+
+
 @router.get("/s/{token}", response_class=HTMLResponse, include_in_schema=False)
 def shared_view(request: Request, token: str) -> HTMLResponse:
-    link = _link_or_404(token)
+    link = store.get_share_link(token)
+    if link is None:
+        return _gone(
+            request, "The link does not exist, was revoked or has expired. Ask its owner for a new one."
+        )
     base = {"shared": True, "export_base": f"/s/{token}/export", "export_query": ""}
     if link.kind == "run":
         run = store.get_run(int(link.view.get("run_id", 0)))
         if run is None:
-            raise HTTPException(status_code=404, detail="The shared run no longer exists.")
+            return _gone(request, "The shared run no longer exists.")
         return render(request, "run.html", run_view(run) | base)
     run_ids = _view_ids(link)
     result = compare_result(run_ids, link.view.get("baseline"))

@@ -75,7 +75,8 @@ def test_share_link_is_read_only_and_can_be_revoked_or_expire(client: TestClient
         assert control not in shared.text
     assert "\\toprule" in client.get(f"/s/{token}/export.tex").text
     client.post(f"/shares/{token}/revoke")
-    assert client.get(f"/s/{token}").status_code == 404
+    revoked = client.get(f"/s/{token}")
+    assert revoked.status_code == 404 and "revoked" in revoked.text and 'href="/launch"' not in revoked.text
     expired = store.create_share_link("run", {"run_id": ids[0]}, datetime.now(UTC) - timedelta(seconds=1))
     assert client.get(f"/s/{expired.token}").status_code == 404
 

@@ -257,6 +257,8 @@ def test_share_link_opens_same_chart_without_controls_in_fresh_context(
     # the owner revokes the link; the visitor's next visit is refused
     page.locator(f"tr[data-token='{token}'] button:has-text('Revoke')").click()
     assert shared.goto(url).status == 404
+    assert "does not work" in shared.inner_text("h1")
+    screenshot(shared, "shared-revoked")
     visitor.close()
 
 

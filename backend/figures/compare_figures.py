@@ -284,12 +284,17 @@ def groups_heatmap(result: CompareResult) -> Figure:
         "hovertemplate": "%{y}<br>%{x}: %{z:.1f}%<extra></extra>",
     }
     longest = max((len(labels[g.key]) for g in result.groups), default=8)
-    layout = base_layout(height=max(220, 44 * len(result.groups) + 170))
+    layout = base_layout(height=max(200, 44 * len(result.groups) + (90 if len(order) <= 8 else 170)))
     layout.update(
         {
-            "xaxis": {"tickangle": -40, "side": "bottom"},
+            "xaxis": {"tickangle": 0 if len(order) <= 8 else -40, "side": "bottom"},
             "yaxis": {"autorange": "reversed", "automargin": True},
-            "margin": {"l": min(320, 12 + 7 * longest), "r": 24, "t": 24, "b": 140},
+            "margin": {
+                "l": min(320, 12 + 7 * longest),
+                "r": 24,
+                "t": 24,
+                "b": 60 if len(order) <= 8 else 140,
+            },
         }
     )
     return {"data": [trace], "layout": layout}

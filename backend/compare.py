@@ -16,7 +16,7 @@ from worker.training.languages import DATASET_LANGUAGES, TIERS, tier
 
 
 class RunLike(Protocol):
-    """RunOut or store.CompareRun: the fields grouping reads."""
+    """RunOut or backend.store.CompareRun: the fields grouping reads."""
 
     @property
     def id(self) -> int: ...

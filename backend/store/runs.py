@@ -1,0 +1,319 @@
+"""Creating and reading runs and experiments: submit, list with filters, scores, history, compare inputs."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
+
+from backend.db import session
+from backend.models import Experiment, MetricPoint, Run, RunTag, Score, utcnow
+from backend.schemas import ExperimentOut, MetricSeries, RunOut, RunPage, ScoreOut
+from backend.store.common import (
+    LIST_COLUMNS,
+    RUN_COLUMNS,
+    SORTABLE,
+    experiment_out,
+    run_out,
+    tags_for,
+)
+from worker.training.config import RunConfig
+
+# ── creating runs ────────────────────────────────────────────────────────────────────────────────
+
+
+def _new_run(
+    config: RunConfig, queue: str, task_id: str, experiment_id: int | None, retry_of: int | None
+) -> Run:
+    return Run(
+        experiment_id=experiment_id,
+        retry_of=retry_of,
+        name=config.name,
+        status="queued",
+        task=config.task,
+        model=config.model,
+        method=config.method_label,
+        seed=config.train.seed,
+        queue=queue,
+        config=config.model_dump(mode="json"),
+        task_id=task_id,
+        created_at=utcnow(),
+    )
+
+
+def create_run(
+    config: RunConfig,
+    *,
+    queue: str,
+    task_id: str,
+    experiment_id: int | None = None,
+    tags: Iterable[str] = (),
+    retry_of: int | None = None,
+) -> RunOut:
+    """Insert one queued run (and its tags) in one transaction."""
+    with session() as s:
+        run = _new_run(config, queue, task_id, experiment_id, retry_of)
+        s.add(run)
+        s.flush()
+        tag_list = sorted(set(tags))
+        if tag_list:
+            s.execute(insert(RunTag), [{"run_id": run.id, "tag": t} for t in tag_list])
+        return run_out(run, tag_list)
+
+
+def create_experiment(name: str, description: str = "", spec: dict[str, Any] | None = None) -> ExperimentOut:
+    with session() as s:
+        exp = Experiment(name=name, description=description, spec=spec, created_at=utcnow())
+        s.add(exp)
+        s.flush()
+        return experiment_out(exp, 0)
+
+
+def create_sweep(
+    name: str,
+    description: str,
+    spec: dict[str, Any],
+    runs: Sequence[tuple[RunConfig, str, str]],
+    tags: Iterable[str] = (),
+) -> tuple[ExperimentOut, list[int]]:
+    """One experiment and all its queued runs, (config, queue, task_id) each, in one transaction."""
+    tag_list = sorted(set(tags))
+    with session() as s:
+        exp = Experiment(name=name, description=description, spec=spec, created_at=utcnow())
+        s.add(exp)
+        s.flush()
+        rows = [_new_run(cfg, queue, task_id, exp.id, None) for cfg, queue, task_id in runs]
+        s.add_all(rows)
+        s.flush()
+        if tag_list:
+            s.execute(insert(RunTag), [{"run_id": r.id, "tag": t} for r in rows for t in tag_list])
+        return experiment_out(exp, len(rows)), [r.id for r in rows]
+
+
+# ── reading runs ─────────────────────────────────────────────────────────────────────────────────
+
+
+def get_run(run_id: int) -> RunOut | None:
+    with session() as s:
+        run = s.execute(select(*RUN_COLUMNS).where(Run.id == run_id)).first()
+        return None if run is None else run_out(run, tags_for(s, [run_id])[run_id])
+
+
+def get_runs(run_ids: Sequence[int]) -> list[RunOut]:
+    """Runs by id, in the order asked (unknown ids are skipped)."""
+    with session() as s:
+        rows = {r.id: r for r in s.execute(select(*RUN_COLUMNS).where(Run.id.in_(run_ids)))}
+        tags = tags_for(s, list(rows))
+        return [run_out(rows[i], tags[i]) for i in run_ids if i in rows]
+
+
+def list_runs(
+    *,
+    experiment_id: int | None = None,
+    status: Sequence[str] | None = None,
+    task: str | None = None,
+    model: str | None = None,
+    method: str | None = None,
+    tag: str | None = None,
+    seed: int | None = None,
+    search: str | None = None,
+    sort: str = "-created_at",
+    page: int = 1,
+    page_size: int = 50,
+) -> RunPage:
+    """Filtered, sorted, paginated runs with their averages: three queries whatever the page size.
+    Items leave out `summary` and `traceback` (None; get_run has them).
+
+    `sort` is a column name from SORTABLE, '-' in front for descending; ties break by id.
+    Raises ValueError for an unknown sort key.
+    """
+    conds = []
+    if experiment_id is not None:
+        conds.append(Run.experiment_id == experiment_id)
+    if status:
+        conds.append(Run.status.in_(list(status)))
+    if task:
+        conds.append(Run.task == task)
+    if model:
+        conds.append(Run.model == model)
+    if method:
+        conds.append(Run.method == method)
+    if seed is not None:
+        conds.append(Run.seed == seed)
+    if tag:
+        conds.append(exists().where(and_(RunTag.run_id == Run.id, RunTag.tag == tag)))
+    if search:
+        pattern = f"%{search}%"
+        conds.append(or_(Run.name.ilike(pattern), Run.model.ilike(pattern)))
+    key = sort.lstrip("-")
+    if key not in SORTABLE:
+        raise ValueError(f"sort: unknown column '{key}'; allowed: {', '.join(SORTABLE)}")
+    col = SORTABLE[key]
+    desc = sort.startswith("-")
+    order: list[Any] = [
+        (col.desc() if desc else col.asc()).nulls_last(),
+        Run.id.desc() if desc else Run.id.asc(),
+    ]
+    page = max(page, 1)
+    with session() as s:
+        total = s.scalar(select(func.count()).select_from(Run).where(*conds)) or 0
+        rows = list(
+            s.execute(
+                select(*LIST_COLUMNS)
+                .where(*conds)
+                .order_by(*order)
+                .offset((page - 1) * page_size)
+                .limit(page_size)
+            )
+        )
+        tags = tags_for(s, [r.id for r in rows])
+        return RunPage(
+            items=[run_out(r, tags[r.id]) for r in rows], total=total, page=page, page_size=page_size
+        )
+
+
+def get_scores(run_id: int) -> list[ScoreOut]:
+    with session() as s:
+        rows = s.execute(
+            select(Score.dataset, Score.language, Score.split, Score.metric, Score.value, Score.n)
+            .where(Score.run_id == run_id)
+            .order_by(Score.dataset, Score.metric, Score.language)
+        )
+        return [
+            ScoreOut(dataset=d, language=lang, split=sp, metric=m, value=v, n=n)
+            for d, lang, sp, m, v, n in rows
+        ]
+
+
+def _downsample(n: int, max_points: int) -> list[int]:
+    if n <= max_points:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)})
+
+
+def get_history(
+    run_id: int, max_points: int = 1000, names: Sequence[str] | None = None
+) -> list[MetricSeries]:
+    """A run's (stage, name) series (all, or those in `names`), evenly down-sampled to at most
+    `max_points` each, first and last point kept."""
+    query = select(MetricPoint.name, MetricPoint.stage, MetricPoint.step, MetricPoint.value).where(
+        MetricPoint.run_id == run_id
+    )
+    if names:
+        query = query.where(MetricPoint.name.in_(list(names)))
+    with session() as s:  # Core on the connection: no ORM row processing for thousands of points
+        rows = (
+            s.connection()
+            .execute(query.order_by(MetricPoint.name, MetricPoint.stage, MetricPoint.step))
+            .all()
+        )
+    out = []
+    for (name, stage), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
+        points = list(group)
+        if len(points) > max_points:
+            points = [points[i] for i in _downsample(len(points), max_points)]
+        out.append(
+            MetricSeries(stage=stage, name=name, steps=[p[2] for p in points], values=[p[3] for p in points])
+        )
+    return out
+
+
+class CompareRun(NamedTuple):
+    """What grouping needs of a run (lighter than RunOut: compare stays fast for many runs)."""
+
+    id: int
+    task: str
+    model: str
+    method: str
+    seed: int
+    config: dict[str, Any]
+
+
+def compare_inputs(
+    run_ids: Sequence[int], metric: str
+) -> tuple[list[CompareRun], list[tuple[int, str, str, float]]]:
+    """The runs (in the order asked) and their (run_id, dataset, language, value) rows of one metric."""
+    with session() as s:
+        conn = s.connection()
+        found = {
+            r[0]: CompareRun(*r)
+            for r in conn.execute(
+                select(Run.id, Run.task, Run.model, Run.method, Run.seed, Run.config).where(
+                    Run.id.in_(run_ids)
+                )
+            )
+        }
+        rows = conn.execute(
+            select(Score.run_id, Score.dataset, Score.language, Score.value).where(
+                Score.run_id.in_(list(found)), Score.metric == metric
+            )
+        ).all()
+    return [found[i] for i in run_ids if i in found], [(r, d, lang, v) for r, d, lang, v in rows]
+
+
+def run_ids_of_experiment(experiment_id: int, status: Sequence[str] = ("succeeded",)) -> list[int]:
+    with session() as s:
+        return list(
+            s.scalars(
+                select(Run.id)
+                .where(Run.experiment_id == experiment_id, Run.status.in_(list(status)))
+                .order_by(Run.id)
+            )
+        )
+
+
+def list_experiments() -> list[ExperimentOut]:
+    with session() as s:
+        counts = select(Run.experiment_id, func.count().label("n")).group_by(Run.experiment_id).subquery()
+        rows = s.execute(
+            select(Experiment, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.experiment_id == Experiment.id)
+            .order_by(Experiment.id.desc())
+        ).all()
+        return [experiment_out(exp, n) for exp, n in rows]
+
+
+def get_experiment(experiment_id: int) -> ExperimentOut | None:
+    with session() as s:
+        exp = s.get(Experiment, experiment_id)
+        if exp is None:
+            return None
+        n = s.scalar(select(func.count()).select_from(Run).where(Run.experiment_id == experiment_id)) or 0
+        return experiment_out(exp, n)
+
+
+# ── tags and notes ───────────────────────────────────────────────────────────────────────────────
+
+
+def set_tags(run_id: int, tags: Iterable[str]) -> list[str]:
+    tag_list = sorted({t.strip() for t in tags if t.strip()})
+    with session() as s:
+        s.execute(delete(RunTag).where(RunTag.run_id == run_id))
+        if tag_list:
+            s.execute(insert(RunTag), [{"run_id": run_id, "tag": t} for t in tag_list])
+    return tag_list
+
+
+def set_notes(run_id: int, notes: str) -> None:
+    with session() as s:
+        s.execute(update(Run).where(Run.id == run_id).values(notes=notes))
+
+
+def list_tags() -> list[str]:
+    with session() as s:
+        return list(s.scalars(select(RunTag.tag).distinct().order_by(RunTag.tag)))
+
+
+# ── health ───────────────────────────────────────────────────────────────────────────────────────
+
+
+def ping() -> None:
+    with session() as s:
+        s.execute(select(1))
+
+
+def run_exists(run_id: int) -> bool:
+    with session() as s:
+        return s.scalar(select(Run.id).where(Run.id == run_id)) is not None

@@ -1,0 +1,67 @@
+"""Read-only share links: 192-bit random tokens, optional expiry, revocable."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from backend.db import session
+from backend.models import ShareLink, utcnow
+from backend.schemas import ShareLinkOut
+from backend.store.common import (
+    aware,
+)
+
+# ── share links ──────────────────────────────────────────────────────────────────────────────────
+
+
+def _share_out(link: ShareLink) -> ShareLinkOut:
+    return ShareLinkOut(
+        token=link.token,
+        kind=link.kind,
+        view=link.view,
+        created_at=aware(link.created_at),  # type: ignore[arg-type]
+        expires_at=aware(link.expires_at),
+        revoked=link.revoked,
+    )
+
+
+def create_share_link(kind: str, view: dict[str, Any], expires_at: datetime | None = None) -> ShareLinkOut:
+    """A read-only link; the token carries 192 random bits (secrets.token_urlsafe(24))."""
+    with session() as s:
+        link = ShareLink(
+            token=secrets.token_urlsafe(24),
+            kind=kind,
+            view=view,
+            created_at=utcnow(),
+            expires_at=expires_at,
+            revoked=False,
+        )
+        s.add(link)
+        s.flush()
+        return _share_out(link)
+
+
+def list_share_links() -> list[ShareLinkOut]:
+    with session() as s:
+        return [_share_out(x) for x in s.scalars(select(ShareLink).order_by(ShareLink.created_at.desc()))]
+
+
+def revoke_share_link(token: str) -> bool:
+    with session() as s:
+        return s.execute(update(ShareLink).where(ShareLink.token == token).values(revoked=True)).rowcount == 1  # type: ignore[attr-defined]
+
+
+def get_share_link(token: str) -> ShareLinkOut | None:
+    """The link if it exists, is not revoked and has not expired; otherwise None."""
+    with session() as s:
+        link = s.get(ShareLink, token)
+        if link is None or link.revoked:
+            return None
+        expires = aware(link.expires_at)
+        if expires is not None and expires <= datetime.now(UTC):
+            return None
+        return _share_out(link)

@@ -320,3 +320,40 @@ def test_twenty_five_languages_and_generalized_matrix_render(page: Any, dashboar
     screenshot(page, "run-twenty-five-languages")
     chart_png = SCREENSHOTS / "run-twenty-five-languages-chart.png"
     page.locator("#results .chart-block").screenshot(path=str(chart_png))
+
+
+def test_run_page_follows_progress_and_loss_then_shows_results(page: Any, dashboard: Dashboard) -> None:
+    """The worker's writes (progress, loss points, final scores) appear on an open run page by themselves."""
+    import random
+
+    from backend import store
+    from bench.demo_runs import demo_result
+    from worker.training.config import RunConfig
+
+    config = RunConfig.model_validate(
+        {"name": "live", "task": "xnli", "model": "m", "eval": {"languages": ["en", "de"]}}
+    )
+    run = store.create_run(
+        config, queue="not-consumed", task_id="live-test"
+    )  # no task sent: we play the worker
+    assert store.claim_run(run.id, "test-host", "live-test") is not None
+    page.goto(f"{dashboard.url}/runs/{run.id}")
+    assert page.locator(".sub [data-role=status]").inner_text() == "running"
+    store.record_progress(
+        run.id,
+        progress=0.4,
+        stage="task",
+        points=[("task", "loss", step, 1.1 - 0.01 * step) for step in range(1, 21)],
+    )
+    bar = "document.querySelector('#live .progress > span')"
+    page.wait_for_function(f"() => parseFloat({bar}.style.width) === 40")
+    page.wait_for_function(
+        "() => (document.getElementById('chart-loss').data || [{x: []}])[0]?.x?.length === 20"
+    )
+    assert "task stage · 40%" in page.inner_text("#live-label")
+    page.wait_for_timeout(800)  # let the bar's CSS transition finish before the screenshot
+    screenshot(page, "run-live-training")
+    store.complete_run(run.id, demo_result(config, random.Random(0)))
+    page.wait_for_selector("#chart-languages[data-rendered=true]", timeout=15_000)  # reloaded on finish
+    assert bar_count(page, "chart-languages") == 2
+    assert page.locator("#live").count() == 0

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from backend import store
 from backend.api.runs import submit
@@ -39,11 +40,7 @@ def _context(
         "cloned_from": cloned_from,
         "task_languages": languages,
         "languages_by_tier": by_tier,
-        "language_tasks": {
-            c: " ".join(t for t, codes in languages.items() if c in codes)
-            for t in by_tier.values()
-            for c in t
-        },
+        "language_tasks": {c: " ".join(t for t, cs in languages.items() if c in cs) for c in codes},
         "default_epochs": DEFAULT_EPOCHS,
         "robust_methods": ROBUST_METHODS,
         "models": model_suggestions(),
@@ -58,7 +55,8 @@ def launch_page(request: Request) -> HTMLResponse:
     if run_id:
         run = store.get_run(int(run_id)) if run_id.isdigit() else None
         if run is None:
-            raise HTTPException(status_code=404, detail=f"run {run_id} not found")
+            context = {"heading": f"No run {run_id} to clone", "message": "Pick a run in the runs table."}
+            return render(request, "not_found.html", context, status_code=404)
         values = form_values(run.config)
     elif get_settings().data_dir:  # this server has the datasets on disk: offline by default
         values |= {"data.source": "local", "data.dir": get_settings().data_dir}
@@ -69,6 +67,10 @@ def launch_page(request: Request) -> HTMLResponse:
 async def launch_submit(request: Request) -> Response:
     form = await request.form()
     raw: dict[str, Any] = {key: form.getlist(key) if key in MULTI else form.get(key) for key in form}
+    return await run_in_threadpool(_launch, request, raw)  # the store and the broker are blocking
+
+
+def _launch(request: Request, raw: dict[str, Any]) -> Response:
     parsed = parse_launch_form(raw, get_settings().data_dir)
     if parsed.errors:
         values = form_values() | raw | {k: raw.get(k, []) for k in MULTI}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from backend import store
+from backend.api.responses import pydantic_json
 from backend.compare import build_compare
 from backend.schemas import CompareResult
 
@@ -41,7 +42,7 @@ def compare(
     baseline: str | None = Query(None, description="a group key, or run:<id> for the group of that run"),
     metric: str = "accuracy",
     experiment: int | None = Query(None, description="compare the succeeded runs of this experiment"),
-) -> CompareResult:
+) -> Response:
     run_ids = parse_run_ids(runs)
     if experiment is not None:
         if store.get_experiment(experiment) is None:
@@ -49,4 +50,4 @@ def compare(
         run_ids += [i for i in store.run_ids_of_experiment(experiment) if i not in run_ids]
     if not run_ids:
         raise HTTPException(status_code=422, detail="runs: give at least one run id (or experiment)")
-    return compare_runs(run_ids, baseline, metric)
+    return pydantic_json(compare_runs(run_ids, baseline, metric))

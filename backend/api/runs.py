@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi import APIRouter, Body, HTTPException, Query, Response
 from pydantic import BaseModel
 
 from backend import queue, store
 from backend.api.errors import not_found
+from backend.api.responses import pydantic_json
 from backend.run_configs import validate_config
 from backend.schemas import MetricSeries, RunOut, RunPage, ScoreOut
 from backend.settings import get_settings
@@ -76,10 +77,10 @@ def list_runs(
     sort: str = Query("-created_at", description="column, '-' prefix for descending"),
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=5000),
-) -> RunPage:
+) -> Response:
     statuses = [s for item in status for s in item.split(",") if s]
     try:
-        return store.list_runs(
+        page_of_runs = store.list_runs(
             experiment_id=experiment,
             status=statuses or None,
             task=task,
@@ -94,6 +95,7 @@ def list_runs(
         )
     except ValueError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
+    return pydantic_json(page_of_runs)
 
 
 @router.get("/runs/{run_id}", response_model=RunOut)
@@ -117,11 +119,11 @@ def get_history(
     run_id: int,
     max_points: int = Query(1000, ge=2, le=1000),
     name: Annotated[list[str], Query(description="only these series (loss, lr, dev_accuracy …)")] = [],  # noqa: B006
-) -> list[MetricSeries]:
+) -> Response:
     history = store.get_history(run_id, max_points=max_points, names=name or None)
     if not history and not store.run_exists(run_id):
         raise not_found(f"run {run_id}")
-    return history
+    return pydantic_json(history)
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, summary="Cancel a queued or running run")

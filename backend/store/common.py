@@ -66,8 +66,9 @@ def aware(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt is not None and dt.tzinfo is None else dt
 
 
-def run_out(run: Any, tags: list[str]) -> RunOut:
-    """From a Run or a Core row of RUN_COLUMNS (rows skip the ORM's per-object cost in long lists)."""
+def run_out(run: Any, tags: list[str], detail: bool = True) -> RunOut:
+    """From a Run or a Core row of RUN_COLUMNS (rows skip the ORM's per-object cost in long lists);
+    detail=False for rows of LIST_COLUMNS (no summary, no traceback)."""
     return RunOut(
         id=run.id,
         name=run.name,
@@ -81,7 +82,7 @@ def run_out(run: Any, tags: list[str]) -> RunOut:
         progress=run.progress,
         stage=run.stage,
         error_message=run.error_message,
-        traceback=getattr(run, "traceback", None),
+        traceback=run.traceback if detail else None,
         created_at=aware(run.created_at),  # type: ignore[arg-type]
         started_at=aware(run.started_at),
         finished_at=aware(run.finished_at),
@@ -93,14 +94,14 @@ def run_out(run: Any, tags: list[str]) -> RunOut:
         tags=tags,
         notes=run.notes,
         average=run.average,
-        summary=getattr(run, "summary", None),
+        summary=run.summary if detail else None,
     )
 
 
 def tags_for(s: Session, run_ids: Sequence[int]) -> dict[int, list[str]]:
     tags: dict[int, list[str]] = {rid: [] for rid in run_ids}
     if run_ids:
-        rows = s.execute(
+        rows = s.connection().execute(
             select(RunTag.run_id, RunTag.tag).where(RunTag.run_id.in_(run_ids)).order_by(RunTag.tag)
         )
         for rid, tag in rows:

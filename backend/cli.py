@@ -10,7 +10,9 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlt", description="XLT Lab: zero-shot cross-lingual transfer runs")
     verbs = parser.add_subparsers(dest="verb", required=True)
 
-    serve = verbs.add_parser("serve", help="migrate the database, start the API, dashboard and a local worker")
+    serve = verbs.add_parser(
+        "serve", help="migrate the database, start the API, dashboard and a local worker"
+    )
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--no-worker", action="store_true", help="do not start the local worker")

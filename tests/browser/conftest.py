@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.backend.services import embedded
+from tests.tiny_model import build_tiny_model
 from tests.worker.conftest import WorkerProcess
-from tests.worker.tiny_model import build_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-output"

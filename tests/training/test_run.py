@@ -233,7 +233,12 @@ def test_unknown_model_id_fails_with_the_loaders_message(make_config: Any) -> No
 
 
 def test_pawsx_trains_on_english_dev_and_evaluates_german_and_chinese_test(make_config: Any) -> None:
-    config = make_config(task="pawsx", train={"epochs": 1, "train_split": "dev"}, eval={"languages": ["de", "zh"]})
+    config = make_config(
+        task="pawsx", train={"epochs": 1, "train_split": "dev"}, eval={"languages": ["de", "zh"]}
+    )
     result = run(config)
-    assert [(s.dataset, s.language, s.n) for s in result.scores] == [("pawsx", "de", 496), ("pawsx", "zh", 493)]
+    assert [(s.dataset, s.language, s.n) for s in result.scores] == [
+        ("pawsx", "de", 496),
+        ("pawsx", "zh", 493),
+    ]
     assert result.summary.transfer_gap is None  # no English test scores to compare with

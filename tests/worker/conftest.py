@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.worker.tiny_model import build_tiny_model
+from tests.tiny_model import build_tiny_model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -26,5 +26,5 @@ def build_tiny_model(out: Path) -> Path:
     return out
 
 
-if __name__ == "__main__":  # python -m tests.worker.tiny_model OUT_DIR
+if __name__ == "__main__":  # python -m tests.tiny_model OUT_DIR
     print(build_tiny_model(Path(sys.argv[1])))

@@ -49,7 +49,16 @@ SIMPLE_FIELDS = ("name", "task", "model", "source_language", "data.source", "dat
 FIELD_NAMES = (
     set(SIMPLE_FIELDS)
     | {f"robust.{p}" for params in METHOD_PARAMS.values() for p in params}
-    | {"robust.method", "eval.languages", "eval.extra", "eval.generalized", "seeds", "grid.methods", "tags"}
+    | {
+        "robust.method",
+        "eval.languages",
+        "eval.extra",
+        "eval.generalized",
+        "seeds",
+        "grid.methods",
+        "grid.intermediate",
+        "tags",
+    }
     | {f"intermediate.{f}" for f in INTERMEDIATE_FIELDS}
     | {f"train.{f}" for f in TRAIN_FIELDS}
 )
@@ -179,6 +188,11 @@ def parse_launch_form(form: Mapping[str, Any], data_dir: str | None = None) -> L
             "grid.methods" if grid_methods else "robust.method", f"unknown method {', '.join(unknown)}"
         )
         return request
+    if _one(form, "grid.intermediate"):
+        # "with and without STS-B": the research question of intermediate training, as one sweep axis
+        stage = {f: v for f in INTERMEDIATE_FIELDS if (v := _one(form, f"intermediate.{f}"))}
+        base.pop("intermediate", None)
+        request.grid["intermediate"] = [None, stage]
     if len(methods) > 1:
         request.grid["robust.method"] = methods
     if len(request.seeds) > 1:
@@ -226,6 +240,7 @@ def form_values(config: Mapping[str, Any] | None = None, seeds: str | None = Non
             "eval.extra": [],
             "seeds": "1",
             "grid.methods": [],
+            "grid.intermediate": False,
         }
     )
     if config:

@@ -65,6 +65,14 @@ def test_sts_stage_only_when_switched_on():
     assert on.intermediate is not None and on.intermediate.epochs == 2.0
 
 
+def test_with_and_without_sts_stage_is_a_sweep_axis_with_the_forms_stage_settings():
+    form = BASE | {"grid.intermediate": "1", "grid.methods": ["none", "rs_rp"], "intermediate.epochs": "2"}
+    request = parse_launch_form(form)
+    assert request.errors == {}
+    assert [c.method_label for c in request.configs] == ["baseline", "rs_rp", "stsb", "stsb+rs_rp"]
+    assert all(c.intermediate.epochs == 2.0 for c in request.configs if c.intermediate is not None)
+
+
 @pytest.mark.parametrize(("text", "seeds"), [("1, 2, 3", [1, 2, 3]), ("1-3", [1, 2, 3]), ("4 2 4", [4, 2])])
 def test_parse_seeds(text, seeds):
     assert parse_seeds(text) == seeds

@@ -104,6 +104,10 @@ def test_form_shows_only_the_settings_that_apply(page: Any, dashboard: Dashboard
     page.fill("#f-seeds", "1-3")
     assert page.inner_text("#launch-submit") == "Launch sweep (6 runs)"
     assert page.is_visible("#f-robust-epsilon") and not page.is_visible("#f-robust-sigma")
+    page.uncheck("#f-intermediate-enabled")
+    page.check("#f-grid-intermediate")  # with and without STS-B doubles the sweep, shows its settings
+    assert page.inner_text("#launch-submit") == "Launch sweep (12 runs)"
+    assert page.is_visible("#f-intermediate-epochs")
     screenshot(page, "launch-pawsx-sweep")
 
 

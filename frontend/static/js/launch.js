@@ -60,7 +60,8 @@ function seedCount() {
 
 function update() {
   $("#f-data-dir").closest(".field").hidden = $("#f-data-source").value !== "local";
-  const sts = $("#f-intermediate-enabled").checked;
+  const bothStages = $("#f-grid-intermediate").checked;
+  const sts = $("#f-intermediate-enabled").checked || bothStages;
   form.querySelector("[data-show-when='intermediate.enabled']").hidden = !sts;
   const grid = gridMethods();
   const methods = grid.length ? grid : [$("#f-robust-method").value];
@@ -71,7 +72,8 @@ function update() {
   const checked = languageBoxes().filter((b) => b.checked).length;
   $("#lang-count").textContent = `${checked} of ${languageBoxes().length} selected`;
   const seeds = seedCount();
-  const runs = seeds === null ? null : seeds * methods.length;
+  const stages = bothStages ? 2 : 1;
+  const runs = seeds === null ? null : seeds * methods.length * stages;
   const button = $("#launch-submit");
   const summary = $("#launch-summary");
   if (runs === null) {
@@ -82,7 +84,8 @@ function update() {
     summary.textContent = `1 run · ${methods[0]} · ${checked} evaluation languages`;
   } else {
     button.textContent = `Launch sweep (${runs} runs)`;
-    summary.textContent = `${methods.length} method${methods.length > 1 ? "s" : ""} × ${seeds} seed${seeds > 1 ? "s" : ""} · ${checked} evaluation languages`;
+    const stageText = bothStages ? " × with/without STS-B" : "";
+    summary.textContent = `${methods.length} method${methods.length > 1 ? "s" : ""}${stageText} × ${seeds} seed${seeds > 1 ? "s" : ""} · ${checked} evaluation languages`;
   }
 }
 

@@ -6,7 +6,7 @@ One worker, four runs queued at once, consumed in order:
   long   is cancelled while running: ends cancelled within seconds, and the worker goes on with
   bad    a model path that does not exist: failed with the loader's message and a traceback;
   after  another tiny run that succeeds (the worker is still healthy after cancel and failure);
-then a two-seed sweep trains and compares as one group, mean ± std over the seeds.
+then a 2×2×2 sweep (STS-B × method × seed) trains and compares as 4 groups, mean ± std over seeds.
 """
 
 from __future__ import annotations
@@ -122,12 +122,24 @@ def test_runs_through_a_real_worker(mode: Settings, tiny_model: Path, start_work
     after = _wait(client, ids["after"], _finished, 120, worker)
     assert after["status"] == "succeeded", after["error_message"]
 
-    # A sweep over two seeds, trained for real, compares as one group with mean ± std over the seeds.
-    sweep = client.post("/api/sweeps", json={"base": _config(tiny_model), "grid": {"train.seed": [1, 2]}})
-    assert sweep.status_code == 201
-    for run_id in sweep.json()["run_ids"]:
+    # A 2×2×2 sweep (STS-B stage × robust method × seed), all 8 trained for real by the worker, is one
+    # experiment; compare groups the runs that differ only in seed: 4 groups, mean ± std over 2 seeds.
+    sts = {"task": "stsb", "epochs": 1, "batch_size": 16, "max_examples": 32}
+    grid = {"intermediate": [None, sts], "robust.method": ["none", "rs_rp"], "train.seed": [1, 2]}
+    sweep = client.post("/api/sweeps", json={"name": "2x2x2", "base": _config(tiny_model), "grid": grid})
+    assert sweep.status_code == 201, sweep.text
+    run_ids = sweep.json()["run_ids"]
+    assert len(run_ids) == 8
+    for run_id in run_ids:
         assert _wait(client, run_id, _finished, 120, worker)["status"] == "succeeded"
-    result = client.get("/api/compare", params={"experiment": sweep.json()["experiment_id"]}).json()
-    assert len(result["groups"]) == 1 and sorted(result["groups"][0]["seeds"]) == [1, 2]
+    experiment = client.get(f"/api/experiments/{sweep.json()['experiment_id']}").json()
+    assert experiment["run_count"] == 8
+    result = client.get(
+        "/api/compare", params={"experiment": sweep.json()["experiment_id"], "baseline": f"run:{run_ids[0]}"}
+    ).json()
+    assert len(result["groups"]) == 4
+    assert all(sorted(group["seeds"]) == [1, 2] for group in result["groups"])
     assert result["languages"] == LANGS
     assert all(cell["n"] == 2 and cell["std"] >= 0 for cell in result["cells"])
+    others = [cell for cell in result["cells"] if cell["group"] != result["baseline"]]
+    assert len(others) == 3 * len(LANGS) and all(cell["delta"] is not None for cell in others)

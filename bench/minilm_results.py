@@ -22,7 +22,7 @@ import yaml
 from worker.training.languages import DATASET_LANGUAGES, language
 
 ROOT = Path(__file__).resolve().parents[1]
-METHODS = ("baseline", "stsb", "rs_rp", "stsb+rs_da")
+METHODS = ("baseline", "stsb", "rs_rp", "stsb+rs_da", "rs_da", "stsb_lr1e-4", "stsb_lr1e-4+rs_da")
 
 
 def run_method(method: str) -> float:

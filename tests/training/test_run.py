@@ -82,7 +82,7 @@ def test_same_config_and_seed_give_identical_scores(make_config: Any) -> None:
     assert _task_losses(c) != _task_losses(a)
 
 
-def test_sts_intermediate_carries_the_encoder_and_not_the_head(
+def test_sts_intermediate_carries_the_encoder_and_not_the_head_or_pooler(
     make_config: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[dict[str, Any]] = []
@@ -110,9 +110,13 @@ def test_sts_intermediate_carries_the_encoder_and_not_the_head(
     assert (stage1["stage"], stage2["stage"]) == ("intermediate", "task")
     end1, start2 = stage1["end"]["encoder"], stage2["start"]["encoder"]
     assert end1.keys() == start2.keys()
-    assert all(torch.equal(end1[k], start2[k]) for k in end1)
+    body = [k for k in end1 if not k.startswith("pooler.")]
+    assert len(body) > 10 and all(torch.equal(end1[k], start2[k]) for k in body)
     # stage 1 really changed the encoder, and the task head is new (3 outputs, not the 1 of STS-B)
-    assert any(not torch.equal(stage1["start"]["encoder"][k], end1[k]) for k in end1)
+    assert any(not torch.equal(stage1["start"]["encoder"][k], end1[k]) for k in body)
+    # BERT's tanh pooler belongs to the head: trained by stage 1, fresh again in stage 2
+    assert not torch.equal(end1["pooler.dense.weight"], stage1["start"]["encoder"]["pooler.dense.weight"])
+    assert not torch.equal(end1["pooler.dense.weight"], start2["pooler.dense.weight"])
     assert stage1["end"]["head"]["weight"].shape[0] == 1
     assert stage2["start"]["head"]["weight"].shape[0] == 3
 

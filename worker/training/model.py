@@ -35,15 +35,24 @@ def with_fresh_head(
     model: PreTrainedModel, num_labels: int, seed: int, device: torch.device | None = None
 ) -> PreTrainedModel:
     """A new model of the same architecture whose encoder weights equal `model`'s and whose
-    classification head is newly initialised (seeded, so reproducible)."""
+    classification head (with BERT's pooler, see HEAD_PREFIXES) is newly initialised (seeded)."""
     config = copy.deepcopy(model.config)
     config.num_labels = num_labels
     config.problem_type = "regression" if num_labels == 1 else "single_label_classification"
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         fresh = AutoModelForSequenceClassification.from_config(config, dtype=torch.float32)
-    encoder(fresh).load_state_dict(encoder(model).state_dict())
+    carried = {k: v for k, v in encoder(model).state_dict().items() if not k.startswith(HEAD_PREFIXES)}
+    missing, unexpected = encoder(fresh).load_state_dict(carried, strict=False)
+    assert not unexpected and all(k.startswith(HEAD_PREFIXES) for k in missing), (missing, unexpected)
     return fresh.to(device or next(model.parameters()).device)
+
+
+# Parts of `model.base_model` that belong to the head: BERT's tanh pooler (RoBERTa/XLM-R keep the same
+# dense+tanh inside their classification head, which is always fresh). Regressing raw 0–5 STS-B
+# scores through it saturates the tanh; carried into the task stage, it kept MiniLM at chance for all
+# 282 steps (docs/RESULTS.md), while a fresh pooler learned as well as no STS-B stage at all.
+HEAD_PREFIXES = ("pooler.",)
 
 
 def encoder(model: PreTrainedModel) -> nn.Module:

@@ -19,7 +19,9 @@ from backend.figures.style import (
     group_colour,
     language_label,
     ordered_languages,
+    per_language_legend_and_margin,
     percent,
+    placeholder_note,
     short_group_labels,
 )
 from backend.schemas import CompareCell, CompareResult
@@ -166,15 +168,9 @@ def grouped_bars(result: CompareResult) -> Figure:
                 "gridcolor": "#e5e7eb",
                 "rangemode": "tozero",
             },
-            "legend": {
-                "orientation": "h",
-                "x": 0,
-                "y": -0.22 if len(order) <= 16 else -0.32,
-                "yanchor": "top",
-            },
             "shapes": shapes,
             "annotations": notes,
-            "margin": {"l": 64, "r": 24, "t": 36, "b": 120 if len(order) <= 16 else 160},
+            **per_language_legend_and_margin(len(order)),
         }
     )
     return {"data": traces, "layout": layout}
@@ -235,28 +231,14 @@ def delta_bars(result: CompareResult) -> Figure:
                 "gridcolor": "#e5e7eb",
                 "zeroline": False,
             },
-            "legend": {
-                "orientation": "h",
-                "x": 0,
-                "y": -0.22 if len(order) <= 16 else -0.32,
-                "yanchor": "top",
-            },
             "shapes": shapes,
             "annotations": notes,
-            "margin": {"l": 64, "r": 24, "t": 36, "b": 120 if len(order) <= 16 else 160},
+            **per_language_legend_and_margin(len(order)),
         }
     )
     if result.baseline is None or not traces:
         layout["annotations"] = notes + [
-            {
-                "text": "Choose a baseline group (and at least one other) to see deltas",
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.5,
-                "y": 0.5,
-                "showarrow": False,
-                "font": {"size": 14, "color": "#6b7280"},
-            }
+            placeholder_note("Choose a baseline group (and at least one other) to see deltas")
         ]
     return {"data": traces, "layout": layout}
 

@@ -18,6 +18,7 @@ from backend.figures.style import (
     language_label,
     ordered_languages,
     percent,
+    placeholder_note,
     tick_label,
 )
 from backend.schemas import MetricSeries, ScoreOut
@@ -223,17 +224,7 @@ def loss_curve(series: Sequence[MetricSeries]) -> Figure:
             "showgrid": False,
         }
     if not traces:
-        layout["annotations"] = [
-            {
-                "text": "No loss points yet",
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.5,
-                "y": 0.5,
-                "showarrow": False,
-                "font": {"size": 14, "color": "#6b7280"},
-            }
-        ]
+        layout["annotations"] = [placeholder_note("No loss points yet")]
         layout["xaxis"]["visible"] = False
         layout["yaxis"]["visible"] = False
     return {"data": traces, "layout": layout}

@@ -103,3 +103,25 @@ def base_layout(title: str | None = None, height: int = 420) -> dict:
     if title:
         layout["title"] = {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 15}}
     return layout
+
+
+def placeholder_note(text: str) -> dict:
+    """A centred grey message for a chart that has nothing to draw yet."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.5,
+        "y": 0.5,
+        "showarrow": False,
+        "font": {"size": 14, "color": "#6b7280"},
+    }
+
+
+def per_language_legend_and_margin(n_languages: int) -> dict:
+    """Legend below the rotated language ticks, and the bottom margin they need."""
+    wide = n_languages > 16
+    return {
+        "legend": {"orientation": "h", "x": 0, "y": -0.32 if wide else -0.22, "yanchor": "top"},
+        "margin": {"l": 64, "r": 24, "t": 36, "b": 160 if wide else 120},
+    }

@@ -25,6 +25,8 @@ from torch import nn
 
 from worker.training.batching import Encoded, collate, length_grouped_batches
 from worker.training.config import RobustConfig
+from worker.training.cpu_allocator import keep_freed_memory_in_heap
+from worker.training.cpu_dropout import install_cpu_dropout
 from worker.training.perturbations import embedding_noise, pgd_delta
 from worker.training.precision import Runtime
 from worker.training.reporter import Reporter, RunCancelled
@@ -103,6 +105,9 @@ def train_stage(
     outcome = StageOutcome(steps=n_steps)
     best_state: dict[str, torch.Tensor] | None = None
     reporter.on_stage(spec.stage, n_steps)
+    if runtime.device.type == "cpu":  # CUDA's dropout and attention kernels are already fused
+        keep_freed_memory_in_heap()
+        install_cpu_dropout(model)
     model.train()
     window_loss = torch.zeros((), device=runtime.device)
     sync_lazily = runtime.device.type != "cpu"  # a host read is free on CPU, a pipeline stall on GPU

@@ -1,0 +1,91 @@
+"""The CPU dropout and allocator tuning: same statistics and gradients as stock dropout, same
+evaluation outputs as the stock model, reproducible under a seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from transformers import AutoModelForSequenceClassification
+
+from worker.training.cpu_allocator import keep_freed_memory_in_heap
+from worker.training.cpu_dropout import (
+    ATTENTION_NAME,
+    CpuDropout,
+    cpu_dropout,
+    install_cpu_dropout,
+    keep_mask,
+)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_keep_mask_drops_at_rate_p_and_rescales(p: float) -> None:
+    mask = keep_mask(torch.Size([1000, 1000]), p, torch.float32, torch.Generator().manual_seed(0))
+    assert mask.unique().tolist() == pytest.approx([0.0, 1 / (1 - p)])
+    dropped = (mask == 0).float().mean().item()
+    assert dropped == pytest.approx(p, abs=0.002)  # 1e6 draws: std of the rate is < 0.0005
+    assert mask.mean().item() == pytest.approx(1.0, abs=0.005)  # expectation preserved
+
+
+def test_keep_mask_is_deterministic_under_a_seed_and_differs_across_seeds() -> None:
+    def draw(seed: int) -> torch.Tensor:
+        return keep_mask(torch.Size([64, 48]), 0.1, torch.bfloat16, torch.Generator().manual_seed(seed))
+
+    assert torch.equal(draw(3), draw(3))
+    assert not torch.equal(draw(3), draw(4))
+    assert draw(3).dtype == torch.bfloat16
+
+
+def test_cpu_dropout_gradient_is_the_mask() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(50, 40, requires_grad=True)
+    out = cpu_dropout(x, 0.3, training=True)
+    out.backward(torch.ones_like(out))
+    assert x.grad is not None
+    kept = out != 0
+    assert torch.allclose(out[kept], x[kept] / 0.7)
+    assert torch.allclose(x.grad, kept.float() / 0.7)
+
+
+def test_cpu_dropout_is_the_identity_in_eval_and_at_p_zero() -> None:
+    x = torch.randn(8, 8)
+    assert cpu_dropout(x, 0.5, training=False) is x
+    assert cpu_dropout(x, 0.0, training=True) is x
+    module = CpuDropout(0.5).eval()
+    assert module(x) is x
+
+
+def test_installed_model_matches_the_stock_model_in_eval_and_trains_reproducibly(tiny_model: Path) -> None:
+    stock = AutoModelForSequenceClassification.from_pretrained(tiny_model).eval()
+    fast = AutoModelForSequenceClassification.from_pretrained(tiny_model)
+    assert install_cpu_dropout(fast)
+    assert fast.config._attn_implementation == ATTENTION_NAME
+    assert not any(type(m) is nn.Dropout for m in fast.modules())
+    batch = {
+        "input_ids": torch.tensor([[101, 2023, 2003, 102, 0], [101, 2178, 6251, 2182, 102]]),
+        "attention_mask": torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]]),
+    }
+    with torch.inference_mode():
+        assert torch.allclose(fast.eval()(**batch).logits, stock(**batch).logits, atol=1e-5)
+
+    fast.train()
+    torch.manual_seed(7)
+    first = fast(**batch).logits
+    torch.manual_seed(7)
+    again = fast(**batch).logits
+    torch.manual_seed(8)
+    other = fast(**batch).logits
+    assert torch.equal(first, again)  # masks come from the seeded default generator
+    assert not torch.allclose(first, other)  # dropout is really active in training
+    first.sum().backward()
+    assert all(p.grad is not None for p in fast.parameters() if p.requires_grad)
+
+
+def test_allocator_tuning_takes_effect_on_glibc() -> None:
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt tuning is glibc-only")
+    assert keep_freed_memory_in_heap()

@@ -1,0 +1,112 @@
+"""Dropout that is cheap on CPUs: masks from 16-bit slices of 64-bit random words.
+
+Why: on a CPU, `torch.nn.functional.dropout` draws one Mersenne-Twister number per element
+(`bernoulli_`), and SDPA's dropout path is slower still (bf16 backward ~50 ms per MiniLM layer). For
+MiniLM at batch 32 that was 17 % of an fp32 step and a quarter of a bf16 step (docs/BENCHMARKS.md):
+more time than all the feed-forward GEMMs in bf16. Drawing one 64-bit word per four elements and
+comparing 16-bit slices against a threshold gives the same Bernoulli masks at a quarter of the
+generator calls (p is rounded to a multiple of 1/65536, an error below 8e-6). Masks come from the
+seeded default CPU generator, so runs stay reproducible.
+
+`install_cpu_dropout(model)` swaps every `nn.Dropout` for `CpuDropout` and, where the model uses
+transformers' attention interface (BERT, RoBERTa/XLM-R and most current encoders), routes attention
+through `cpu_attention`: plain softmax attention with this dropout on the probabilities. On CUDA the
+stock kernels are already fused (Philox RNG), so the trainer installs this on CPU only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+ATTENTION_NAME = "xlt_cpu_dropout"
+
+
+def keep_mask(
+    shape: torch.Size, p: float, dtype: torch.dtype, generator: torch.Generator | None
+) -> torch.Tensor:
+    """A mask of `shape` with 0 where an element is dropped (probability p) and 1/(1-p) elsewhere."""
+    n = shape.numel()
+    words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None, generator=generator)
+    threshold = -32768 + round(p * 65536)  # int16 values are uniform on [-32768, 32767]
+    keep = words.view(torch.int16)[:n].view(shape) >= threshold
+    scale = torch.tensor(1.0 / (1.0 - p), dtype=dtype)
+    return torch.where(keep, scale, torch.zeros((), dtype=dtype))  # one pass, already in x's dtype
+
+
+def cpu_dropout(
+    x: torch.Tensor, p: float, training: bool, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Drop-in for `F.dropout(x, p, training)` on CPU tensors."""
+    if not training or p == 0.0:
+        return x
+    if p >= 1.0:
+        return x * 0.0
+    return x * keep_mask(x.shape, p, x.dtype, generator)
+
+
+class CpuDropout(nn.Dropout):
+    """`nn.Dropout` with the cheap mask; same `p`, `train()`/`eval()` behaviour and state dict."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu":
+            return super().forward(x)
+        return cpu_dropout(x, self.p, self.training)
+
+
+def cpu_attention(
+    module: nn.Module,
+    query: torch.Tensor,  # (batch, heads, q_len, head_dim)
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,  # additive (batch, 1, q_len, k_len), from transformers' eager mask
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """transformers' eager attention with `cpu_dropout` on the attention probabilities; without
+    dropout (evaluation) it hands over to SDPA, whose fused CPU kernel is faster there."""
+    if not module.training or dropout == 0.0:
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+        return sdpa_attention_forward(
+            module, query, key, value, attention_mask, dropout=0.0, scaling=scaling, **kwargs
+        )
+    if scaling is None:
+        scaling = query.size(-1) ** -0.5
+    scores = torch.matmul(query, key.transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        scores = scores + attention_mask
+    # under bf16 autocast: cast the probabilities first, so the dropout pass moves half the bytes
+    probs = cpu_dropout(torch.softmax(scores, dim=-1).to(value.dtype), dropout, module.training)
+    output = torch.matmul(probs, value).transpose(1, 2).contiguous()
+    return output, probs
+
+
+def _register_attention() -> None:
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, eager_mask
+
+    AttentionInterface.register(ATTENTION_NAME, cpu_attention)
+    ALL_MASK_ATTENTION_FUNCTIONS.register(ATTENTION_NAME, eager_mask)
+
+
+def install_cpu_dropout(model: nn.Module) -> bool:
+    """Swap `model`'s dropout modules (and, when supported, its attention) for the cheap CPU ones,
+    in place. Returns whether attention was routed too (models without transformers' attention
+    interface keep their own attention)."""
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is nn.Dropout:
+                setattr(parent, name, CpuDropout(child.p, child.inplace))
+    _register_attention()
+    set_attention = getattr(model, "set_attn_implementation", None)
+    if set_attention is None:
+        return False
+    try:
+        set_attention(ATTENTION_NAME)
+    except (ValueError, NotImplementedError):
+        return False
+    return True

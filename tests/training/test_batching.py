@@ -1,10 +1,12 @@
-"""Length-grouped batches: a permutation of the data, similar lengths together, seeded."""
+"""Length-grouped batches: a permutation of the data, similar lengths together, seeded; padding."""
 
 from __future__ import annotations
 
 import random
 
-from worker.training.batching import length_grouped_batches, sorted_batches
+import torch
+
+from worker.training.batching import Encoded, collate, length_grouped_batches, sorted_batches
 
 
 def _lengths() -> list[int]:
@@ -43,3 +45,15 @@ def test_length_grouped_batches_are_seeded_and_shuffled() -> None:
 def test_sorted_batches_run_longest_first() -> None:
     lengths = [3, 9, 1, 7]
     assert sorted_batches(lengths, 2) == [[1, 3], [0, 2]]
+
+
+def test_collate_pads_to_the_longest_row_rounded_up_to_the_multiple() -> None:
+    data = Encoded([[101, 7, 102], [101, 7, 8, 9, 102]], [[0, 0, 0], [0, 0, 1, 1, 1]], [0.0, 2.0])
+    exact = collate(data, [0, 1], 0, False, torch.device("cpu"))
+    rounded = collate(data, [0, 1], 0, False, torch.device("cpu"), pad_multiple=8)
+    assert exact["input_ids"].shape == (2, 5)
+    assert rounded["input_ids"].shape == (2, 8)
+    assert rounded["attention_mask"].sum(dim=1).tolist() == [3, 5]  # padding is masked, not attended
+    assert rounded["token_type_ids"][1].tolist() == [0, 0, 1, 1, 1, 0, 0, 0]
+    assert torch.equal(rounded["input_ids"][:, :5], exact["input_ids"])
+    assert rounded["labels"].tolist() == [0, 2]

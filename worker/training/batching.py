@@ -75,10 +75,17 @@ def sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
 
 
 def collate(
-    data: Encoded, indices: list[int], pad_id: int, regression: bool, device: torch.device
+    data: Encoded,
+    indices: list[int],
+    pad_id: int,
+    regression: bool,
+    device: torch.device,
+    pad_multiple: int = 1,
 ) -> dict[str, torch.Tensor]:
-    """Pad the selected rows to their longest length → input_ids/attention_mask[/token_type_ids]/labels."""
-    width = max(len(data.input_ids[i]) for i in indices)
+    """Pad the selected rows to their longest length, rounded up to `pad_multiple`
+    → input_ids/attention_mask[/token_type_ids]/labels."""
+    longest = max(len(data.input_ids[i]) for i in indices)
+    width = -(-longest // pad_multiple) * pad_multiple
     rows = [data.input_ids[i] for i in indices]
     # one tensor construction per field (per-row slice assignment costs a copy kernel each)
     input_ids = torch.tensor(

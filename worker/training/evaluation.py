@@ -28,7 +28,7 @@ def predict(model: nn.Module, data: Encoded, batch_size: int, runtime: Runtime, 
     model.eval()
     out: torch.Tensor | None = None
     for indices in sorted_batches(data.lengths, batch_size):
-        batch = collate(data, indices, pad_id, regression=False, device=runtime.device)
+        batch = collate(data, indices, pad_id, False, runtime.device, runtime.pad_multiple)
         batch.pop("labels")
         with runtime.autocast():
             logits = model(**batch).logits.float().cpu()  # (batch, num_labels)

@@ -117,7 +117,7 @@ def train_stage(
     micro = 0
     while step < n_steps:
         for indices in length_grouped_batches(data.lengths, spec.batch_size, order_rng):
-            batch = collate(data, indices, pad_id, spec.regression, runtime.device)
+            batch = collate(data, indices, pad_id, spec.regression, runtime.device, runtime.pad_multiple)
             with runtime.autocast():
                 loss = batch_loss(model, batch, spec.regression, robust, noise_gen, runtime)
             scaled = loss / spec.grad_accum

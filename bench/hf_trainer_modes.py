@@ -2,10 +2,16 @@
 
 Three modes a researcher meets in practice: padding every example to 128 tokens (XTREME's run_xnli
 default), dynamic padding per batch, and `train_sampling_strategy="group_by_length"` (transformers 5).
+Each mode runs in its own process (`python -m bench.hf_trainer_modes MODE`), as a user would run it:
+XLT Lab's allocator setting is process-wide and would otherwise speed up the baseline too; with
+`--tuned-allocator` it is applied first, to show how much of the gap that setting alone makes.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -92,3 +98,41 @@ def trainer_examples_per_second(
     assert clock.started is not None and clock.ended is not None
     timed_examples = min(steps * batch_size, len(pairs) - warmup_steps * batch_size)
     return timed_examples / (clock.ended - clock.started), steps
+
+
+def xnli_pairs(data_dir: Path, n: int) -> list[dict[str, Any]]:
+    """The first `n` English MultiNLI training pairs of ../shared/data, in Trainer's column layout."""
+    from worker.training.config import DataConfig
+    from worker.training.data import load_split
+
+    examples = load_split(DataConfig(source="local", dir=str(data_dir)), "xnli", "train", "en", n)
+    names = list(LABELS)
+    return [
+        {"id": e.id, "sentence1": e.sentence1, "sentence2": e.sentence2, "label": names[int(e.target)]}
+        for e in examples
+    ]
+
+
+def main() -> None:
+    from bench.machine_state import cpu_window
+    from bench.train_throughput import BATCH, DATA_DIR, minilm_path
+    from worker.training.cpu_allocator import keep_freed_memory_in_heap
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["group_by_length", "dynamic", "padded128"])
+    parser.add_argument("--examples", type=int, default=3000)
+    parser.add_argument("--tuned-allocator", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+    if args.tuned_allocator:
+        keep_freed_memory_in_heap()
+    pairs = xnli_pairs(DATA_DIR, args.examples)
+    with cpu_window() as cpu:
+        ex_s, steps = trainer_examples_per_second(minilm_path(), pairs, args.mode, BATCH)
+    row = {"ex_s": ex_s, "steps": steps, "wall_s": cpu.wall_s}
+    row |= {"other_cpu_pct": cpu.other_cpu_pct, "steal_pct": cpu.steal_pct}
+    print("RESULT " + json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

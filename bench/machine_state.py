@@ -1,5 +1,6 @@
 """Machine state next to every benchmark figure: on 2 cores any other load halves a torch job, so each
-figure carries how much CPU other processes used while it was measured."""
+figure carries how much CPU other processes used while it was measured, and how much the hypervisor
+stole (on a shared VM a busy neighbour shows up there, not as a process)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class CpuWindow:
     wall_s: float = 0.0
     own_cpu_pct: float = 0.0  # of all cores
     other_cpu_pct: float = 0.0  # of all cores, everything but this process
+    steal_pct: float = 0.0  # of all cores, time the hypervisor gave this VM's cores to other guests
 
 
 @contextmanager
@@ -39,3 +41,4 @@ def cpu_window() -> Iterator[CpuWindow]:
     capacity = window.wall_s * cores
     window.own_cpu_pct = 100 * own / capacity
     window.other_cpu_pct = max(0.0, 100 * (busy - own) / capacity)
+    window.steal_pct = 100 * (getattr(total1, "steal", 0.0) - getattr(total0, "steal", 0.0)) / capacity

@@ -1,7 +1,8 @@
 """Dropout that is cheap on CPUs: masks from 16-bit slices of 64-bit random words.
 
 Why: on a CPU, `torch.nn.functional.dropout` draws one Mersenne-Twister number per element
-(`bernoulli_`), and SDPA's dropout path is slower still (bf16 backward ~50 ms per MiniLM layer). For
+(`bernoulli_`), SDPA's dropout path adds ~7 ms per MiniLM layer forward, and SDPA's bf16 backward
+without dropout is slower still (~50 ms per layer). For
 MiniLM at batch 32 that was 17 % of an fp32 step and a quarter of a bf16 step (docs/BENCHMARKS.md):
 more time than all the feed-forward GEMMs in bf16. Drawing one 64-bit word per four elements and
 comparing 16-bit slices against a threshold gives the same Bernoulli masks at a quarter of the
@@ -16,10 +17,14 @@ stock kernels are already fused (Philox RNG), so the trainer installs this on CP
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
 from torch import nn
+from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, eager_mask
 
 ATTENTION_NAME = "xlt_cpu_dropout"
 
@@ -66,11 +71,10 @@ def cpu_attention(
     dropout: float = 0.0,
     **kwargs: Any,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """transformers' eager attention with `cpu_dropout` on the attention probabilities; without
-    dropout (evaluation) it hands over to SDPA, whose fused CPU kernel is faster there."""
-    if not module.training or dropout == 0.0:
-        from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
+    """transformers' eager attention with `cpu_dropout` on the attention probabilities. In
+    evaluation it hands over to SDPA, whose fused CPU kernel is faster for inference; in training
+    it never does, even at dropout 0, because SDPA's CPU backward is the slow part."""
+    if not module.training:
         return sdpa_attention_forward(
             module, query, key, value, attention_mask, dropout=0.0, scaling=scaling, **kwargs
         )
@@ -85,10 +89,9 @@ def cpu_attention(
     return output, probs
 
 
+@functools.cache
 def _register_attention() -> None:
-    from transformers import AttentionInterface
-    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, eager_mask
-
+    """Once per process: the name `set_attn_implementation` accepts, with transformers' additive mask."""
     AttentionInterface.register(ATTENTION_NAME, cpu_attention)
     ALL_MASK_ATTENTION_FUNCTIONS.register(ATTENTION_NAME, eager_mask)
 

@@ -89,3 +89,27 @@ def test_allocator_tuning_takes_effect_on_glibc() -> None:
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt tuning is glibc-only")
     assert keep_freed_memory_in_heap()
+
+
+def test_training_attention_path_matches_stock_gradients_without_dropout(tiny_model: Path) -> None:
+    """With every dropout at 0 the training path (eager attention, not SDPA) must give the stock
+    model's logits and gradients: only the masks may differ, never the math."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(tiny_model, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    stock = AutoModelForSequenceClassification.from_pretrained(tiny_model, config=config).train()
+    fast = AutoModelForSequenceClassification.from_pretrained(tiny_model, config=config).train()
+    assert install_cpu_dropout(fast)
+    batch = {
+        "input_ids": torch.tensor([[101, 2023, 2003, 102, 0, 0], [101, 2178, 6251, 2182, 1012, 102]]),
+        "attention_mask": torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]),
+    }
+    stock_logits, fast_logits = stock(**batch).logits, fast(**batch).logits
+    assert torch.allclose(fast_logits, stock_logits, atol=1e-5)
+    stock_logits.sum().backward()
+    fast_logits.sum().backward()
+    stock_grads = dict(stock.named_parameters())
+    for name, param in fast.named_parameters():
+        other = stock_grads[name].grad
+        assert param.grad is not None and other is not None
+        assert torch.allclose(param.grad, other, atol=1e-5), name

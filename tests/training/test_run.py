@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 import torch
+from pydantic import ValidationError
 
 from worker.training import run as run_mod
-from worker.training.config import RunConfig
+from worker.training.config import RunConfig, TrainConfig
 from worker.training.model import encoder
+from worker.training.precision import resolve_runtime
 from worker.training.reporter import NullReporter, RunCancelled
 from worker.training.results import HistoryPoint, RunResult, Score
 from worker.training.run import run
@@ -224,6 +226,18 @@ def test_bf16_autocast_trains_on_cpu(make_config: Any) -> None:
     assert result.environment["precision"] == "bf16"
     losses = _task_losses(result)
     assert sum(losses[-3:]) < 0.75 * sum(losses[:3])
+
+
+def test_batch_width_rounding_defaults_by_precision_and_is_a_recorded_setting(make_config: Any) -> None:
+    cpu = TrainConfig(device="cpu")
+    assert resolve_runtime(cpu.model_copy(update={"precision": "fp32"})).pad_multiple == 1
+    assert resolve_runtime(cpu.model_copy(update={"precision": "bf16"})).pad_multiple == 8
+    exact = cpu.model_copy(update={"precision": "bf16", "pad_to_multiple_of": 1})
+    assert resolve_runtime(exact).pad_multiple == 1
+    result = run(make_config(train={"precision": "bf16", "pad_to_multiple_of": 1}))
+    assert result.config["train"]["pad_to_multiple_of"] == 1  # recorded in results.json's config
+    with pytest.raises(ValidationError, match="pad_to_multiple_of"):
+        TrainConfig(pad_to_multiple_of=0)
 
 
 def test_fp16_on_cpu_is_refused_with_a_clear_message(make_config: Any) -> None:

@@ -100,6 +100,9 @@ class TrainConfig(_Strict):
         default=None, ge=1, description="evaluate source dev every N steps; default once per epoch"
     )
     dev_split: str = "dev"
+    pad_to_multiple_of: int | None = Field(
+        default=None, ge=1, le=128, description="round batch widths up; default 8 under bf16/fp16, 1 in fp32"
+    )
 
 
 class EvalConfig(_Strict):

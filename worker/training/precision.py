@@ -25,6 +25,7 @@ ResolvedPrecision = Literal["fp32", "bf16", "fp16"]
 class Runtime:
     device: torch.device
     precision: ResolvedPrecision
+    pad_to_multiple_of: int | None = None  # train.pad_to_multiple_of; None: see pad_multiple
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -36,7 +37,11 @@ class Runtime:
         kernels on CPUs, tensor cores on GPUs) are specialised per shape, so fewer distinct widths
         means fewer kernel builds: MiniLM's first bf16 epoch on CPU ran 16 % faster with widths
         rounded to 8 (the `pad_to_multiple_of=8` of Hugging Face's fp16 examples). In fp32 the extra
-        padding cost more than it saved (docs/BENCHMARKS.md)."""
+        padding cost more than it saved (docs/BENCHMARKS.md). Padded positions never reach the
+        [CLS] output, so only bf16 rounding and the dropout masks' random numbers change; whether
+        that moves zero-shot scores is an open question (docs/RESULTS.md), hence the setting."""
+        if self.pad_to_multiple_of is not None:
+            return self.pad_to_multiple_of
         return 1 if self.autocast_dtype is None else 8
 
     @contextlib.contextmanager
@@ -61,7 +66,7 @@ def resolve_runtime(train: TrainConfig) -> Runtime:
         raise ValueError("train.precision: fp16 needs a CUDA device; use bf16 or fp32 on CPU")
     else:
         precision = train.precision
-    return Runtime(device, precision)
+    return Runtime(device, precision, train.pad_to_multiple_of)
 
 
 def seed_everything(seed: int) -> None:

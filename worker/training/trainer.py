@@ -27,6 +27,7 @@ from worker.training.batching import Encoded, collate, length_grouped_batches
 from worker.training.config import RobustConfig
 from worker.training.cpu_allocator import keep_freed_memory_in_heap
 from worker.training.cpu_dropout import install_cpu_dropout
+from worker.training.optimizer import clipped_step, linear_schedule, make_optimizer
 from worker.training.perturbations import embedding_noise, pgd_delta
 from worker.training.precision import Runtime
 from worker.training.reporter import Reporter, RunCancelled
@@ -96,7 +97,8 @@ def train_stage(
     log_every = max(1, n_steps // MAX_HISTORY_POINTS)
     warmup = int(spec.warmup_ratio * n_steps)
 
-    optimizer = make_optimizer(model, spec)
+    optimizer = make_optimizer(model, spec.learning_rate, spec.weight_decay)
+    params = [p for p in model.parameters() if p.requires_grad]
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: linear_schedule(s, warmup, n_steps))
     scaler = torch.amp.GradScaler("cuda") if runtime.precision == "fp16" else None
     noise_gen = torch.Generator(device=runtime.device).manual_seed(spec.seed + 1)
@@ -130,12 +132,11 @@ def train_stage(
             # --- one optimiser step
             if scaler:
                 scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), spec.max_grad_norm)
-            if scaler:
+                nn.utils.clip_grad_norm_(params, spec.max_grad_norm)
                 scaler.step(optimizer)
                 scaler.update()
             else:
-                optimizer.step()
+                clipped_step(optimizer, params, spec.max_grad_norm)
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
@@ -209,23 +210,3 @@ def task_loss(logits: torch.Tensor, labels: torch.Tensor, regression: bool) -> t
     if regression:
         return F.mse_loss(logits.squeeze(-1), labels)
     return F.cross_entropy(logits, labels)
-
-
-def make_optimizer(model: nn.Module, spec: StageSpec) -> torch.optim.Optimizer:
-    """AdamW; no weight decay on biases and LayerNorm weights (BERT recipe)."""
-    decay: list[nn.Parameter] = []
-    no_decay: list[nn.Parameter] = []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (no_decay if param.dim() < 2 or "LayerNorm" in name or "layer_norm" in name else decay).append(param)
-    groups = [{"params": decay, "weight_decay": spec.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    # fused: one kernel for all parameters (CPU and CUDA); the per-tensor loop dominated CPU steps
-    return torch.optim.AdamW(groups, lr=spec.learning_rate, fused=True)
-
-
-def linear_schedule(step: int, warmup: int, total: int) -> float:
-    """LR multiplier: 0→1 over `warmup` steps, then 1→0 at `total`."""
-    if step < warmup:
-        return (step + 1) / (warmup + 1)
-    return max(0.0, (total - step) / max(1, total - warmup))

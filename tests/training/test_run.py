@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from worker.training import run as run_mod
 from worker.training.config import RunConfig, TrainConfig
 from worker.training.model import encoder
-from worker.training.precision import resolve_runtime
+from worker.training.precision import cpu_bf16_matmul, resolve_runtime
 from worker.training.reporter import NullReporter, RunCancelled
 from worker.training.results import HistoryPoint, RunResult, Score
 from worker.training.run import run
@@ -224,6 +224,7 @@ def test_rs_da_with_embedding_neighbours_changes_tokens(make_config: Any) -> Non
 def test_bf16_autocast_trains_on_cpu(make_config: Any) -> None:
     result = run(make_config(train={"precision": "bf16"}))
     assert result.environment["precision"] == "bf16"
+    assert result.environment["cpu_bf16_matmul"] in ("amx", "avx512_bf16", "none")
     losses = _task_losses(result)
     assert sum(losses[-3:]) < 0.75 * sum(losses[:3])
 
@@ -260,3 +261,16 @@ def test_pawsx_trains_on_english_dev_and_evaluates_german_and_chinese_test(make_
         ("pawsx", "zh", 493),
     ]
     assert result.summary.transfer_gap is None  # no English test scores to compare with
+
+
+@pytest.mark.parametrize("amx", [True, False])
+def test_bf16_on_a_cpu_without_amx_warns_that_fp32_is_faster(
+    amx: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    with caplog.at_level("WARNING", logger="worker.training.precision"):
+        resolve_runtime(TrainConfig(device="cpu", precision="bf16"))
+        resolve_runtime(TrainConfig(device="cpu", precision="fp32"))
+    warnings = [r.getMessage() for r in caplog.records]
+    assert (warnings == []) if amx else (len(warnings) == 1 and "without AMX" in warnings[0])
+    assert cpu_bf16_matmul() == "amx" if amx else cpu_bf16_matmul() in ("avx512_bf16", "none")

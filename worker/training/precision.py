@@ -1,13 +1,17 @@
 """Device, precision and seeding: the runtime a stage trains and evaluates under.
 
 Why a module: `auto` resolves the same way everywhere (bf16 autocast on CUDA when the card supports
-it, fp32 on CPU), bf16 autocast is also allowed on CPUs (AVX-512-BF16 runs it ~4× faster), and
-fp16 is refused on CPU with a message instead of failing deep inside a kernel.
+it, fp32 on CPU), bf16 autocast is also allowed on CPUs, and fp16 is refused on CPU with a message
+instead of failing deep inside a kernel. Whether bf16 pays on a CPU depends on AMX: with it, bf16
+GEMMs ran 4–8× the fp32 rate on the lab's Xeons; with AVX-512-BF16 alone (a VM that hides AMX) they
+ran at 0.6× fp32, and a MiniLM epoch at 0.66× (docs/BENCHMARKS.md). So asking for bf16 on a CPU
+without AMX logs a warning, and `cpu_bf16_matmul` records which of the two a run had.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +23,7 @@ import torch
 from worker.training.config import TrainConfig
 
 ResolvedPrecision = Literal["fp32", "bf16", "fp16"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,20 @@ def resolve_runtime(train: TrainConfig) -> Runtime:
         raise ValueError("train.precision: fp16 needs a CUDA device; use bf16 or fp32 on CPU")
     else:
         precision = train.precision
+    if precision == "bf16" and not use_cuda and cpu_bf16_matmul() != "amx":
+        log.warning(
+            "train.precision bf16 on a CPU without AMX (%s): bf16 matmuls run slower than fp32 here; "
+            "fp32 is the faster choice",
+            cpu_bf16_matmul(),
+        )
     return Runtime(device, precision, train.pad_to_multiple_of)
+
+
+def cpu_bf16_matmul() -> Literal["amx", "avx512_bf16", "none"]:
+    """The CPU's bf16 matrix unit: AMX tiles, AVX-512-BF16 dot products, or neither."""
+    if torch.cpu._is_amx_tile_supported():
+        return "amx"
+    return "avx512_bf16" if torch.cpu._is_avx512_bf16_supported() else "none"
 
 
 def seed_everything(seed: int) -> None:

@@ -25,7 +25,7 @@ from worker.training.evaluation import accuracy, generalized_matrix, predict, sc
 from worker.training.languages import DATASET_LANGUAGES
 from worker.training.model import encoder, load_classifier, load_tokenizer, with_fresh_head
 from worker.training.perturbations import embedding_neighbors
-from worker.training.precision import Runtime, resolve_runtime, seed_everything
+from worker.training.precision import Runtime, cpu_bf16_matmul, resolve_runtime, seed_everything
 from worker.training.reporter import NullReporter, Reporter
 from worker.training.results import AugmentationStats, RunResult, Score, SelectedCheckpoint, Timings
 from worker.training.trainer import Progress, StageSpec, total_steps, train_stage
@@ -228,4 +228,5 @@ def environment(runtime: Runtime) -> dict[str, Any]:
         "precision": runtime.precision,
         "cpu_threads": torch.get_num_threads(),
         "platform": platform.platform(),
+        "cpu_bf16_matmul": cpu_bf16_matmul(),
     }

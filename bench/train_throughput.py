@@ -30,7 +30,7 @@ from worker.training.config import DataConfig, RobustConfig
 from worker.training.data import load_split
 from worker.training.evaluation import accuracy, predict
 from worker.training.model import load_classifier, load_tokenizer
-from worker.training.precision import Runtime, seed_everything
+from worker.training.precision import Runtime, cpu_bf16_matmul, seed_everything
 from worker.training.reporter import NullReporter
 from worker.training.trainer import Progress, StageSpec, steps_per_epoch, train_stage
 
@@ -244,8 +244,8 @@ def main() -> None:
     gflops = matmul_gflops(torch.float32)
     bound = flop_bound_examples_per_s(model_path, sum(data.lengths) / len(data), gflops)
     print(
-        f"fp32 GEMM {gflops:.0f} GFLOP/s, bf16 GEMM {matmul_gflops(torch.bfloat16):.0f} GFLOP/s; "
-        f"fp32 FLOP bound here {bound:.1f} ex/s"
+        f"fp32 GEMM {gflops:.0f} GFLOP/s, bf16 GEMM {matmul_gflops(torch.bfloat16):.0f} GFLOP/s "
+        f"(CPU bf16 matmul unit: {cpu_bf16_matmul()}); fp32 FLOP bound here {bound:.1f} ex/s"
     )
     # fp32 and bf16 alternate, so a slow spell of this shared machine hits both alike
     epochs: dict[str, list[float]] = {"fp32": [], "bf16": []}

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from worker.training.optimizer import clipped_step, linear_schedule, make_optimizer
+from worker.training.optimizer import clipped_step, linear_schedule, make_optimizer, total_norm
 
 
 def two_models(seed: int) -> tuple[nn.Module, nn.Module]:
@@ -64,3 +64,16 @@ def test_linear_schedule_warms_up_then_decays_to_zero() -> None:
     assert linear_schedule(10, 10, 100) == 1.0
     assert linear_schedule(55, 10, 100) == pytest.approx(0.5)
     assert linear_schedule(100, 10, 100) == 0.0
+
+
+def test_total_norm_matches_clip_grad_norm_with_and_without_get_total_norm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    grads = [torch.randn(5, 7), torch.randn(3), torch.randn(2, 2, 2)]
+    params = [nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g.clone()
+    expected = nn.utils.clip_grad_norm_(params, 1e9)
+    assert torch.allclose(total_norm(grads), expected)
+    monkeypatch.delattr(nn.utils, "get_total_norm")  # torch < 2.6
+    assert torch.allclose(total_norm(grads), expected)

@@ -39,13 +39,22 @@ def clipped_step(optimizer: torch.optim.Optimizer, params: Sequence[nn.Parameter
         optimizer.step()
         return
     grads = [p.grad for p in params if p.grad is not None]
-    total = nn.utils.get_total_norm(grads)
+    total = total_norm(grads)
     # clip_grad_norm_ multiplies by min(1, max_norm / (total + eps)); the kernel divides by its inverse
     optimizer.grad_scale = torch.clamp((total + CLIP_EPS) / max_norm, min=1.0)  # type: ignore[attr-defined]
     try:
         optimizer.step()
     finally:
         del optimizer.grad_scale  # type: ignore[attr-defined]
+
+
+def total_norm(grads: list[torch.Tensor]) -> torch.Tensor:
+    """The L2 norm of all gradients together, as `clip_grad_norm_` computes it (torch >= 2.6 has it
+    as `get_total_norm`; the project allows torch 2.3 on GPU machines)."""
+    get_total_norm = getattr(nn.utils, "get_total_norm", None)
+    if get_total_norm is not None:
+        return get_total_norm(grads)  # type: ignore[no-any-return]
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
 
 
 def linear_schedule(step: int, warmup: int, total: int) -> float:

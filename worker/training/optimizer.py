@@ -31,9 +31,21 @@ def make_optimizer(model: nn.Module, learning_rate: float, weight_decay: float) 
     return torch.optim.AdamW(groups, lr=learning_rate, fused=True)
 
 
-def clipped_step(optimizer: torch.optim.Optimizer, params: Sequence[nn.Parameter], max_norm: float) -> None:
+def clipped_step(
+    optimizer: torch.optim.Optimizer,
+    params: Sequence[nn.Parameter],
+    max_norm: float,
+    scaler: torch.amp.GradScaler | None = None,
+) -> None:
     """`clip_grad_norm_(params, max_norm)` followed by `optimizer.step()`, in one pass over the
-    gradients when the optimiser is fused (otherwise exactly those two calls)."""
+    gradients when the optimiser is fused. With fp16's `scaler` (which owns `grad_scale` itself) or
+    an unfused optimiser it is exactly those two calls, unscaling first."""
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(params, max_norm)
+        scaler.step(optimizer)
+        scaler.update()
+        return
     if not optimizer.defaults.get("fused"):
         nn.utils.clip_grad_norm_(params, max_norm)
         optimizer.step()

@@ -71,11 +71,11 @@ def resolve_runtime(train: TrainConfig) -> Runtime:
         raise ValueError("train.precision: fp16 needs a CUDA device; use bf16 or fp32 on CPU")
     else:
         precision = train.precision
-    if precision == "bf16" and not use_cuda and cpu_bf16_matmul() != "amx":
+    if precision == "bf16" and not use_cuda and (unit := cpu_bf16_matmul()) != "amx":
         log.warning(
             "train.precision bf16 on a CPU without AMX (%s): bf16 matmuls run slower than fp32 here; "
             "fp32 is the faster choice",
-            cpu_bf16_matmul(),
+            unit,
         )
     return Runtime(device, precision, train.pad_to_multiple_of)
 

@@ -130,13 +130,7 @@ def train_stage(
             if micro % spec.grad_accum:
                 continue
             # --- one optimiser step
-            if scaler:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(params, spec.max_grad_norm)
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                clipped_step(optimizer, params, spec.max_grad_norm)
+            clipped_step(optimizer, params, spec.max_grad_norm, scaler)
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1

@@ -113,3 +113,28 @@ def test_training_attention_path_matches_stock_gradients_without_dropout(tiny_mo
         other = stock_grads[name].grad
         assert param.grad is not None and other is not None
         assert torch.allclose(param.grad, other, atol=1e-5), name
+
+
+def test_training_attention_path_under_bf16_autocast_keeps_padding_masked(tiny_model: Path) -> None:
+    """Under bf16 autocast the scores stay bf16 and the additive mask is cast to them (fp32's most
+    negative value would round to -inf): padded keys still get no weight, outputs and gradients
+    stay finite and close to the stock model under the same autocast."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(tiny_model, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    stock = AutoModelForSequenceClassification.from_pretrained(tiny_model, config=config).train()
+    fast = AutoModelForSequenceClassification.from_pretrained(tiny_model, config=config).train()
+    assert install_cpu_dropout(fast)
+    ids = torch.tensor([[101, 2023, 2003, 102, 0, 0], [101, 2178, 6251, 2182, 1012, 102]])
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        stock_logits = stock(input_ids=ids, attention_mask=mask).logits.float()
+        fast_out = fast(input_ids=ids, attention_mask=mask, output_attentions=True)
+    probs = fast_out.attentions[0]
+    assert probs.dtype == torch.bfloat16
+    assert probs[0, :, :, 4:].abs().max() == 0, "padded keys get no attention"
+    fast_logits = fast_out.logits.float()
+    assert torch.isfinite(fast_logits).all()
+    assert torch.allclose(fast_logits, stock_logits, atol=3e-2)
+    fast_logits.sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in fast.parameters() if p.grad is not None)

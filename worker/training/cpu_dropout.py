@@ -107,11 +107,19 @@ def cpu_attention(
     if attention_mask is None:
         scores = scores.mul_(scaling)
     else:  # scale and mask in one pass: mask + scaling * scores
-        scores = torch.add(attention_mask, scores, alpha=scaling)
-    # under bf16 autocast: cast the probabilities first, so the dropout pass moves half the bytes
+        scores = torch.add(_mask_like(attention_mask, scores), scores, alpha=scaling)
+    # under bf16 autocast the scores stay bf16: the softmax kernel computes in fp32 and rounds once
     probs = cpu_dropout(torch.softmax(scores, dim=-1).to(value.dtype), dropout, module.training)
     output = torch.matmul(probs, value).transpose(1, 2).contiguous()
     return output, probs
+
+
+def _mask_like(mask: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+    """The additive mask in the scores' dtype (bf16 under autocast), so adding it does not promote
+    the (batch, heads, q, k) scores to fp32; fp32's most negative value clamped, not rounded to -inf."""
+    if mask.dtype == scores.dtype:
+        return mask
+    return mask.clamp(min=torch.finfo(scores.dtype).min).to(scores.dtype)
 
 
 @functools.cache

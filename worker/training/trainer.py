@@ -27,6 +27,7 @@ from worker.training.batching import Encoded, collate, length_grouped_batches
 from worker.training.config import RobustConfig
 from worker.training.cpu_allocator import keep_freed_memory_in_heap
 from worker.training.cpu_dropout import install_cpu_dropout
+from worker.training.embedding_grad import KeptEmbeddingGrad, keep_embedding_grad
 from worker.training.optimizer import clipped_step, linear_schedule, make_optimizer
 from worker.training.perturbations import embedding_noise, pgd_delta
 from worker.training.precision import Runtime
@@ -107,9 +108,11 @@ def train_stage(
     outcome = StageOutcome(steps=n_steps)
     best_state: dict[str, torch.Tensor] | None = None
     reporter.on_stage(spec.stage, n_steps)
-    if runtime.device.type == "cpu":  # CUDA's dropout and attention kernels are already fused
+    kept_grad: KeptEmbeddingGrad | None = None
+    if runtime.device.type == "cpu":  # CUDA's kernels are fused and its allocator caches
         keep_freed_memory_in_heap()
         install_cpu_dropout(model)
+        kept_grad = keep_embedding_grad(model)
     model.train()
     window_loss = torch.zeros((), device=runtime.device)
     sync_lazily = runtime.device.type != "cpu"  # a host read is free on CPU, a pipeline stall on GPU
@@ -117,50 +120,56 @@ def train_stage(
     last_loss = float("nan")
     step = 0
     micro = 0
-    while step < n_steps:
-        for indices in length_grouped_batches(data.lengths, spec.batch_size, order_rng):
-            batch = collate(data, indices, pad_id, spec.regression, runtime.device, runtime.pad_multiple)
-            with runtime.autocast():
-                loss = batch_loss(model, batch, spec.regression, robust, noise_gen, runtime)
-            scaled = loss / spec.grad_accum
-            (scaler.scale(scaled) if scaler else scaled).backward()
-            window_loss += loss.detach()
-            window_n += 1
-            micro += 1
-            if micro % spec.grad_accum:
-                continue
-            # --- one optimiser step
-            clipped_step(optimizer, params, spec.max_grad_norm, scaler)
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
+    try:
+        while step < n_steps:
+            for indices in length_grouped_batches(data.lengths, spec.batch_size, order_rng):
+                batch = collate(data, indices, pad_id, spec.regression, runtime.device, runtime.pad_multiple)
+                with runtime.autocast():
+                    loss = batch_loss(model, batch, spec.regression, robust, noise_gen, runtime)
+                scaled = loss / spec.grad_accum
+                (scaler.scale(scaled) if scaler else scaled).backward()
+                window_loss += loss.detach()
+                window_n += 1
+                micro += 1
+                if micro % spec.grad_accum:
+                    continue
+                # --- one optimiser step
+                clipped_step(optimizer, params, spec.max_grad_norm, scaler)
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+                if kept_grad is not None:
+                    kept_grad.zero_grad()
+                step += 1
 
-            epoch = step / per_epoch
-            lr = float(schedule.get_last_lr()[0])
-            window_end = step % log_every == 0 or step == n_steps
-            if window_end or step == 1 or not sync_lazily:
-                # running mean of the current logging window; on CUDA only read at window ends
-                last_loss = (window_loss / window_n).item()
-            if window_end:
-                window_loss.zero_()
-                window_n = 0
-                outcome.history.append(
-                    HistoryPoint(stage=spec.stage, step=step, epoch=epoch, loss=last_loss, lr=lr)
-                )
-            point = HistoryPoint(stage=spec.stage, step=step, epoch=epoch, loss=last_loss, lr=lr)
-            reporter.on_step(point, (progress.done_before + step) / progress.run_total)
+                epoch = step / per_epoch
+                lr = float(schedule.get_last_lr()[0])
+                window_end = step % log_every == 0 or step == n_steps
+                if window_end or step == 1 or not sync_lazily:
+                    # running mean of the current logging window; on CUDA only read at window ends
+                    last_loss = (window_loss / window_n).item()
+                if window_end:
+                    window_loss.zero_()
+                    window_n = 0
+                    outcome.history.append(
+                        HistoryPoint(stage=spec.stage, step=step, epoch=epoch, loss=last_loss, lr=lr)
+                    )
+                point = HistoryPoint(stage=spec.stage, step=step, epoch=epoch, loss=last_loss, lr=lr)
+                reporter.on_step(point, (progress.done_before + step) / progress.run_total)
 
-            if evaluate is not None and (step % eval_every == 0 or step == n_steps):
-                metric = evaluate(model)
-                model.train()
-                reporter.on_evaluation(spec.stage, step, {"source_dev_accuracy": metric})
-                if outcome.best_metric is None or metric > outcome.best_metric:
-                    outcome.best_metric, outcome.best_step = metric, step
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            if reporter.should_stop():
-                raise RunCancelled(f"cancelled at {spec.stage} step {step}")
-            if step >= n_steps:
-                break
+                if evaluate is not None and (step % eval_every == 0 or step == n_steps):
+                    metric = evaluate(model)
+                    model.train()
+                    reporter.on_evaluation(spec.stage, step, {"source_dev_accuracy": metric})
+                    if outcome.best_metric is None or metric > outcome.best_metric:
+                        outcome.best_metric, outcome.best_step = metric, step
+                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if reporter.should_stop():
+                    raise RunCancelled(f"cancelled at {spec.stage} step {step}")
+                if step >= n_steps:
+                    break
+    finally:
+        if kept_grad is not None:
+            kept_grad.remove()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

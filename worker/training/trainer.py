@@ -22,7 +22,9 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
+from worker.training.autocast_inputs import cast_attention_inputs_once
 from worker.training.batching import Encoded, collate, length_grouped_batches
 from worker.training.config import RobustConfig
 from worker.training.cpu_allocator import keep_freed_memory_in_heap
@@ -109,9 +111,11 @@ def train_stage(
     best_state: dict[str, torch.Tensor] | None = None
     reporter.on_stage(spec.stage, n_steps)
     kept_grad: KeptEmbeddingGrad | None = None
+    hooks: list[RemovableHandle] = []
     if runtime.device.type == "cpu":  # CUDA's kernels are fused and its allocator caches
         keep_freed_memory_in_heap()
         install_cpu_dropout(model)
+        hooks = cast_attention_inputs_once(model)
         kept_grad = keep_embedding_grad(model)
     model.train()
     window_loss = torch.zeros((), device=runtime.device)
@@ -167,9 +171,11 @@ def train_stage(
                     raise RunCancelled(f"cancelled at {spec.stage} step {step}")
                 if step >= n_steps:
                     break
-    finally:
+    finally:  # the model leaves the stage as it came in
         if kept_grad is not None:
             kept_grad.remove()
+        for hook in hooks:
+            hook.remove()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

@@ -171,6 +171,29 @@ def test_should_stop_cancels_within_one_step(make_config: Any) -> None:
     assert reporter.scores == []
 
 
+def test_a_stage_leaves_the_model_as_it_came_in_even_when_cancelled(
+    make_config: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CPU speed-ups (kept word-embedding gradient, one-cast attention hooks) are undone when
+    a stage ends, normally or by cancel: no sparse embedding, no held gradient, no hooks."""
+    models: list[Any] = []
+    real_train_stage = run_mod.train_stage
+
+    def recording_train_stage(model: Any, *args: Any, **kwargs: Any) -> Any:
+        models.append(model)
+        return real_train_stage(model, *args, **kwargs)
+
+    monkeypatch.setattr(run_mod, "train_stage", recording_train_stage)
+    run(make_config(intermediate={"epochs": 1, "max_examples": 32}, train={"epochs": 1}))
+    with pytest.raises(RunCancelled):
+        run(make_config(train={"precision": "bf16"}), RecordingReporter(stop_after=2))
+    assert len(models) == 3
+    for model in models:
+        embedding = model.get_input_embeddings()
+        assert not embedding.sparse and embedding.weight.grad is None
+        assert not any(m._forward_pre_hooks for m in model.modules())
+
+
 def test_best_dev_checkpoint_is_the_model_that_gets_evaluated(make_config: Any) -> None:
     # select on the English test split itself: the final en test score must equal the best dev score
     config = make_config(

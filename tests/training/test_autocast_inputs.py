@@ -15,8 +15,9 @@ from worker.training.model import load_classifier
 def inputs_seen_by_query(model: nn.Module) -> list[torch.dtype]:
     seen: list[torch.dtype] = []
     for module in model.modules():
-        if isinstance(getattr(module, "query", None), nn.Linear):
-            module.query.register_forward_pre_hook(lambda m, args: seen.append(args[0].dtype))
+        query = getattr(module, "query", None)
+        if isinstance(query, nn.Linear):
+            query.register_forward_pre_hook(lambda m, args: seen.append(args[0].dtype))
     return seen
 
 

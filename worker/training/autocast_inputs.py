@@ -4,7 +4,7 @@ Why: BERT-style self-attention feeds the same fp32 hidden states (a LayerNorm ou
 `query`, `key` and `value` projections, and autocast casts that tensor to bf16 for each of them;
 in the backward pass the three bf16 input gradients are each cast back to fp32 before they are
 summed. One cast in a forward pre-hook removes two casts forward and two backward per layer
-(24 of the 180 casts of a bf16 MiniLM step). The gradient reaching the hidden states is the same
+(24 of about 260 casts in a bf16 MiniLM step). The gradient reaching the hidden states is the same
 to bf16 rounding: against fp32, MiniLM's gradients differ by 1.007 % with the hook and 1.007 %
 without it (docs/BENCHMARKS.md). fp32 training is untouched: the hook only acts while CPU autocast
 is on.

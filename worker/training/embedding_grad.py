@@ -1,7 +1,7 @@
 """The word-embedding gradient in one dense buffer kept across steps (CPU training).
 
 Why: a stock embedding's backward allocates a fresh dense zero tensor of the whole vocabulary for
-every step (30,522 × 384 floats, 47 MB for MiniLM; 1 GB for XLM-R base), although one batch touches
+every step (30,522 × 384 floats, 47 MB for MiniLM; 768 MB for XLM-R base), although one batch touches
 at most batch × length rows (≤ 1,536 of 30,522 at 32 × 48). Above glibc's largest mmap threshold
 (32 MiB) that tensor is mmapped, page-faulted in and zeroed every step and unmapped again at
 `zero_grad`: about 10 ms of a 220 ms bf16 MiniLM step (docs/BENCHMARKS.md). Here the embedding

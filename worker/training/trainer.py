@@ -22,14 +22,10 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.hooks import RemovableHandle
 
-from worker.training.autocast_inputs import cast_attention_inputs_once
 from worker.training.batching import Encoded, collate, length_grouped_batches
 from worker.training.config import RobustConfig
-from worker.training.cpu_allocator import keep_freed_memory_in_heap
-from worker.training.cpu_dropout import install_cpu_dropout
-from worker.training.embedding_grad import KeptEmbeddingGrad, keep_embedding_grad
+from worker.training.cpu_training import cpu_training
 from worker.training.optimizer import clipped_step, linear_schedule, make_optimizer
 from worker.training.perturbations import embedding_noise, pgd_delta
 from worker.training.precision import Runtime
@@ -110,13 +106,6 @@ def train_stage(
     outcome = StageOutcome(steps=n_steps)
     best_state: dict[str, torch.Tensor] | None = None
     reporter.on_stage(spec.stage, n_steps)
-    kept_grad: KeptEmbeddingGrad | None = None
-    hooks: list[RemovableHandle] = []
-    if runtime.device.type == "cpu":  # CUDA's kernels are fused and its allocator caches
-        keep_freed_memory_in_heap()
-        install_cpu_dropout(model)
-        hooks = cast_attention_inputs_once(model)
-        kept_grad = keep_embedding_grad(model)
     model.train()
     window_loss = torch.zeros((), device=runtime.device)
     sync_lazily = runtime.device.type != "cpu"  # a host read is free on CPU, a pipeline stall on GPU
@@ -124,7 +113,7 @@ def train_stage(
     last_loss = float("nan")
     step = 0
     micro = 0
-    try:
+    with cpu_training(model, runtime.device) as after_zero_grad:
         while step < n_steps:
             for indices in length_grouped_batches(data.lengths, spec.batch_size, order_rng):
                 batch = collate(data, indices, pad_id, spec.regression, runtime.device, runtime.pad_multiple)
@@ -141,8 +130,7 @@ def train_stage(
                 clipped_step(optimizer, params, spec.max_grad_norm, scaler)
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
-                if kept_grad is not None:
-                    kept_grad.zero_grad()
+                after_zero_grad()
                 step += 1
 
                 epoch = step / per_epoch
@@ -171,11 +159,6 @@ def train_stage(
                     raise RunCancelled(f"cancelled at {spec.stage} step {step}")
                 if step >= n_steps:
                     break
-    finally:  # the model leaves the stage as it came in
-        if kept_grad is not None:
-            kept_grad.remove()
-        for hook in hooks:
-            hook.remove()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

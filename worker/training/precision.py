@@ -4,8 +4,9 @@ Why a module: `auto` resolves the same way everywhere (bf16 autocast on CUDA whe
 it, fp32 on CPU), bf16 autocast is also allowed on CPUs, and fp16 is refused on CPU with a message
 instead of failing deep inside a kernel. Whether bf16 pays on a CPU depends on AMX: with it, bf16
 GEMMs ran 4–8× the fp32 rate on the lab's Xeons; with AVX-512-BF16 alone (a VM that hides AMX) they
-ran at 0.6× fp32, and a MiniLM epoch at 0.66× (docs/BENCHMARKS.md). So asking for bf16 on a CPU
-without AMX logs a warning, and `cpu_bf16_matmul` records which of the two a run had.
+ran at 0.6× fp32, and a MiniLM epoch at 0.66×; with neither (an AVX2-only AMD EPYC VM) at 1.3
+against 168 GFLOP/s, 1/125 of fp32 (docs/BENCHMARKS.md). So asking for bf16 on a CPU without AMX
+logs a warning that says how much slower, and `cpu_bf16_matmul` records which unit a run had.
 """
 
 from __future__ import annotations
@@ -73,9 +74,10 @@ def resolve_runtime(train: TrainConfig) -> Runtime:
         precision = train.precision
     if precision == "bf16" and not use_cuda and (unit := cpu_bf16_matmul()) != "amx":
         log.warning(
-            "train.precision bf16 on a CPU without AMX (%s): bf16 matmuls run slower than fp32 here; "
-            "fp32 is the faster choice",
+            "train.precision bf16 on a CPU without AMX (bf16 matrix unit: %s): bf16 matmuls run %s "
+            "than fp32 here; fp32 is the faster choice",
             unit,
+            "about 2x slower" if unit == "avx512_bf16" else "about 100x slower",
         )
     return Runtime(device, precision, train.pad_to_multiple_of)
 

@@ -15,6 +15,7 @@ from scipy import stats
 from torch import nn
 
 from worker.training.batching import Encoded, collate, sorted_batches
+from worker.training.cls_only_last_layer import cls_only_last_layer
 from worker.training.data import PairExample
 from worker.training.languages import TIERS, tier
 from worker.training.precision import Runtime
@@ -27,14 +28,15 @@ def predict(model: nn.Module, data: Encoded, batch_size: int, runtime: Runtime, 
     was_training = model.training
     model.eval()
     out: torch.Tensor | None = None
-    for indices in sorted_batches(data.lengths, batch_size):
-        batch = collate(data, indices, pad_id, False, runtime.device, runtime.pad_multiple)
-        batch.pop("labels")
-        with runtime.autocast():
-            logits = model(**batch).logits.float().cpu()  # (batch, num_labels)
-        if out is None:
-            out = torch.empty((len(data), logits.shape[-1]), dtype=torch.float32)
-        out[torch.tensor(indices)] = logits
+    with cls_only_last_layer(model):
+        for indices in sorted_batches(data.lengths, batch_size):
+            batch = collate(data, indices, pad_id, False, runtime.device, runtime.pad_multiple)
+            batch.pop("labels")
+            with runtime.autocast():
+                logits = model(**batch).logits.float().cpu()  # (batch, num_labels)
+            if out is None:
+                out = torch.empty((len(data), logits.shape[-1]), dtype=torch.float32)
+            out[torch.tensor(indices)] = logits
     model.train(was_training)
     return out if out is not None else torch.empty((0, 1))
 

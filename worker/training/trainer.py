@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from worker.training.batching import Encoded, collate, length_grouped_batches
+from worker.training.cls_only_last_layer import cls_only_last_layer
 from worker.training.config import RobustConfig
 from worker.training.cpu_training import cpu_training
 from worker.training.optimizer import clipped_step, linear_schedule, make_optimizer
@@ -113,7 +114,7 @@ def train_stage(
     last_loss = float("nan")
     step = 0
     micro = 0
-    with cpu_training(model, runtime.device) as after_zero_grad:
+    with cpu_training(model, runtime.device) as after_zero_grad, cls_only_last_layer(model):
         while step < n_steps:
             for indices in length_grouped_batches(data.lengths, spec.batch_size, order_rng):
                 batch = collate(data, indices, pad_id, spec.regression, runtime.device, runtime.pad_multiple)

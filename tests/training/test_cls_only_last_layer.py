@@ -4,6 +4,8 @@ and left alone where the head reads more than position 0."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
@@ -16,10 +18,10 @@ from transformers import (
     XLMRobertaForSequenceClassification,
 )
 
-from worker.training.cls_only_last_layer import cls_only_last_layer
+from worker.training.cls_only_last_layer import cls_only_last_layer, last_layer_if_exact
 from worker.training.cpu_dropout import install_cpu_dropout
 
-SIZES = {
+SIZES: dict[str, Any] = {
     "hidden_size": 32,
     "num_hidden_layers": 2,
     "num_attention_heads": 4,
@@ -33,9 +35,14 @@ SIZES = {
 def tiny(kind: str) -> PreTrainedModel:
     torch.manual_seed(0)
     if kind == "bert":
-        return BertForSequenceClassification(BertConfig(**SIZES, num_labels=3))
-    config = XLMRobertaConfig(**SIZES, num_labels=3, max_position_embeddings=40, pad_token_id=1)
-    return XLMRobertaForSequenceClassification(config)
+        return BertForSequenceClassification(three_labels(BertConfig(**SIZES)))
+    config = XLMRobertaConfig(**SIZES, max_position_embeddings=40, pad_token_id=1)
+    return XLMRobertaForSequenceClassification(three_labels(config))
+
+
+def three_labels(config: Any) -> Any:
+    config.num_labels = 3
+    return config
 
 
 def padded_batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,7 +80,7 @@ def test_first_position_layer_gives_the_stock_logits_and_gradients(kind: str, cp
     assert set(grads) == set(stock_grads)
     for name, grad in grads.items():
         torch.testing.assert_close(grad, stock_grads[name], rtol=1e-4, atol=1e-5 * scale.item(), msg=name)
-    assert "forward" not in vars(model.base_model.encoder.layer[-1]), "stock forward back"
+    assert "forward" not in vars(last_layer_if_exact(model)), "stock forward back"
 
 
 def test_the_last_layer_really_computes_one_position() -> None:
@@ -89,7 +96,8 @@ def test_the_last_layer_really_computes_one_position() -> None:
 
 def test_stock_forward_is_back_after_an_exception_and_nested_use_is_a_no_op() -> None:
     model = tiny("bert")
-    layer = model.bert.encoder.layer[-1]
+    layer = last_layer_if_exact(model)
+    assert layer is not None
     with pytest.raises(RuntimeError), cls_only_last_layer(model):
         with cls_only_last_layer(model) as inner:
             assert not inner, "already installed: the inner block leaves it to the outer"
@@ -100,7 +108,7 @@ def test_stock_forward_is_back_after_an_exception_and_nested_use_is_a_no_op() ->
 
 def test_a_head_that_reads_every_position_is_left_alone() -> None:
     torch.manual_seed(0)
-    model = BertForTokenClassification(BertConfig(**SIZES, num_labels=3))
+    model = BertForTokenClassification(three_labels(BertConfig(**SIZES)))
     ids, mask = padded_batch()
     with cls_only_last_layer(model) as installed:
         assert not installed

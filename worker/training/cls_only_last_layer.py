@@ -10,7 +10,8 @@ only difference is that the dropout masks of the discarded positions are no long
 
 The layer's own `forward` is replaced on the instance, as accelerate's hooks do, so parameter names
 and the state dict stay the same. Calls this is not exact for go to the stock forward: a cache,
-cross-attention, or a mask that is not 4-D (flash attention's 2-D padding mask).
+cross-attention, or a mask that is not a 4-D tensor (flash attention's 2-D padding mask, flex
+attention's BlockMask).
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ def cls_only_last_layer(model: nn.Module) -> Iterator[bool]:
             and not args
             and kwargs.get("cache") is None
             and kwargs.get("encoder_attention_mask") is None
-            and (attention_mask is None or attention_mask.dim() == 4)
+            and (
+                attention_mask is None
+                or (isinstance(attention_mask, torch.Tensor) and attention_mask.dim() == 4)
+            )
         )
         if not exact:
             return stock(hidden_states, attention_mask, encoder_hidden_states, *args, **kwargs)

@@ -77,7 +77,7 @@ def resolve_runtime(train: TrainConfig) -> Runtime:
             "train.precision bf16 on a CPU without AMX (bf16 matrix unit: %s): bf16 matmuls run %s "
             "than fp32 here; fp32 is the faster choice",
             unit,
-            "about 2x slower" if unit == "avx512_bf16" else "about 100x slower",
+            "about 1.5x slower" if unit == "avx512_bf16" else "about 100x slower",
         )
     return Runtime(device, precision, train.pad_to_multiple_of)
 

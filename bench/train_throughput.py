@@ -30,7 +30,7 @@ from worker.training.config import DataConfig, RobustConfig
 from worker.training.data import load_split
 from worker.training.evaluation import accuracy, predict
 from worker.training.model import load_classifier, load_tokenizer
-from worker.training.precision import Runtime, cpu_bf16_matmul, seed_everything
+from worker.training.precision import Runtime, cpu_bf16_matmul, cpu_bf16_speedup, seed_everything
 from worker.training.reporter import NullReporter
 from worker.training.trainer import Progress, StageSpec, steps_per_epoch, train_stage
 
@@ -209,10 +209,10 @@ def dev_accuracy(
 
 
 def precisions_worth_timing() -> tuple[str, ...]:
-    """bf16 only where the CPU has a bf16 matrix unit: on an AVX2-only CPU (AMD EPYC VM,
-    2026-12-02) bf16 GEMMs ran at 1.3 GFLOP/s against 168 fp32, so one epoch would take hours."""
-    if cpu_bf16_matmul() == "none":
-        print("CPU has no bf16 matrix unit (neither AMX nor AVX-512-BF16): bf16 epochs skipped")
+    """bf16 only where its GEMMs are not emulated: on an AVX2-only CPU (AMD EPYC VM, 2026-12-02)
+    they ran at 1.3 GFLOP/s against 168 fp32, so one epoch would take hours."""
+    if (speedup := cpu_bf16_speedup()) < 0.1:
+        print(f"bf16 GEMMs run at {speedup:.3f}x fp32 on this CPU (emulated): bf16 epochs skipped")
         return ("fp32",)
     return ("fp32", "bf16")
 

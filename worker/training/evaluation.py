@@ -18,6 +18,7 @@ from worker.training.batching import Encoded, collate, sorted_batches
 from worker.training.cls_only_last_layer import cls_only_last_layer
 from worker.training.data import PairExample
 from worker.training.languages import TIERS, tier
+from worker.training.onednn_linear import linears_on_onednn
 from worker.training.precision import Runtime
 from worker.training.results import GeneralizedMatrix, Score, Summary
 
@@ -28,7 +29,8 @@ def predict(model: nn.Module, data: Encoded, batch_size: int, runtime: Runtime, 
     was_training = model.training
     model.eval()
     out: torch.Tensor | None = None
-    with cls_only_last_layer(model):
+    on_cpu = None if runtime.device.type == "cpu" else False
+    with cls_only_last_layer(model), linears_on_onednn(model, enabled=on_cpu):
         for indices in sorted_batches(data.lengths, batch_size):
             batch = collate(data, indices, pad_id, False, runtime.device, runtime.pad_multiple)
             batch.pop("labels")

@@ -2,18 +2,20 @@
 
 Why a module: `auto` resolves the same way everywhere (bf16 autocast on CUDA when the card supports
 it, fp32 on CPU), bf16 autocast is also allowed on CPUs, and fp16 is refused on CPU with a message
-instead of failing deep inside a kernel. Whether bf16 pays on a CPU depends on AMX: with it, bf16
-GEMMs ran 4–8× the fp32 rate on the lab's Xeons; with AVX-512-BF16 alone (a VM that hides AMX) they
-ran at 0.6× fp32, and a MiniLM epoch at 0.66×; with neither (an AVX2-only AMD EPYC VM) at 1.3
-against 168 GFLOP/s, 1/125 of fp32 (docs/BENCHMARKS.md). So asking for bf16 on a CPU without AMX
-logs a warning that says how much slower, and `cpu_bf16_matmul` records which unit a run had.
+instead of failing deep inside a kernel. Whether bf16 pays on a CPU cannot be read off its flags:
+with AMX, bf16 GEMMs ran 4–8x the fp32 rate on the lab's Xeons; with AVX-512-BF16 alone they ran at
+0.6x on a VM that hides AMX and at 5.5x on an AMD EPYC (Zen 5); with neither (an AVX2-only EPYC) at
+1/125 (docs/BENCHMARKS.md). So asking for bf16 on a CPU times one GEMM in both precisions and logs a
+warning with the measured ratio when bf16 is the slower one; results.json records the unit and ratio.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -72,12 +74,12 @@ def resolve_runtime(train: TrainConfig) -> Runtime:
         raise ValueError("train.precision: fp16 needs a CUDA device; use bf16 or fp32 on CPU")
     else:
         precision = train.precision
-    if precision == "bf16" and not use_cuda and (unit := cpu_bf16_matmul()) != "amx":
+    if precision == "bf16" and not use_cuda and (speedup := cpu_bf16_speedup()) < 1.0:
         log.warning(
-            "train.precision bf16 on a CPU without AMX (bf16 matrix unit: %s): bf16 matmuls run %s "
-            "than fp32 here; fp32 is the faster choice",
-            unit,
-            "about 1.5x slower" if unit == "avx512_bf16" else "about 100x slower",
+            "train.precision bf16: on this CPU (bf16 matrix unit: %s) a bf16 matmul ran at %.2fx the "
+            "fp32 rate, so fp32 is the faster choice",
+            cpu_bf16_matmul(),
+            speedup,
         )
     return Runtime(device, precision, train.pad_to_multiple_of)
 
@@ -87,6 +89,27 @@ def cpu_bf16_matmul() -> Literal["amx", "avx512_bf16", "none"]:
     if torch.cpu._is_amx_tile_supported():
         return "amx"
     return "avx512_bf16" if torch.cpu._is_avx512_bf16_supported() else "none"
+
+
+@functools.cache
+def cpu_bf16_speedup() -> float:
+    """bf16 over fp32 GEMM rate on this CPU, at a MiniLM feed-forward shape (256 tokens). Costs
+    about 10 ms with a bf16 unit and 0.5 s without one (emulated bf16 runs at ~1 GFLOP/s)."""
+    with torch.inference_mode():
+        rates = [_gemm_rate(dtype) for dtype in (torch.float32, torch.bfloat16)]
+    return rates[1] / rates[0]
+
+
+def _gemm_rate(dtype: torch.dtype, min_seconds: float = 0.02) -> float:
+    generator = torch.Generator().manual_seed(0)  # not the global one: seeding must not move
+    a = torch.randn(256, 384, generator=generator).to(dtype)
+    b = torch.randn(384, 1536, generator=generator).to(dtype)
+    a @ b  # warm-up: oneDNN builds its kernel for the shape
+    calls, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < min_seconds or calls == 0:
+        a @ b
+        calls += 1
+    return calls / elapsed
 
 
 def seed_everything(seed: int) -> None:

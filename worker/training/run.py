@@ -24,8 +24,15 @@ from worker.training.data import REGRESSION_DATASETS, DataError, PairExample, lo
 from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language, summarize
 from worker.training.languages import DATASET_LANGUAGES
 from worker.training.model import encoder, load_classifier, load_tokenizer, with_fresh_head
+from worker.training.onednn_linear import cpu_fp32_linear_library
 from worker.training.perturbations import embedding_neighbors
-from worker.training.precision import Runtime, cpu_bf16_matmul, resolve_runtime, seed_everything
+from worker.training.precision import (
+    Runtime,
+    cpu_bf16_matmul,
+    cpu_bf16_speedup,
+    resolve_runtime,
+    seed_everything,
+)
 from worker.training.reporter import NullReporter, Reporter
 from worker.training.results import AugmentationStats, RunResult, Score, SelectedCheckpoint, Timings
 from worker.training.trainer import Progress, StageSpec, total_steps, train_stage
@@ -220,7 +227,7 @@ def environment(runtime: Runtime) -> dict[str, Any]:
     device = str(runtime.device)
     if runtime.device.type == "cuda":
         device = f"cuda ({torch.cuda.get_device_name(runtime.device)})"
-    return {
+    env: dict[str, Any] = {
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "python": platform.python_version(),
@@ -230,3 +237,8 @@ def environment(runtime: Runtime) -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu_bf16_matmul": cpu_bf16_matmul(),
     }
+    if runtime.device.type == "cpu" and runtime.precision == "fp32":
+        env["cpu_fp32_linear"] = cpu_fp32_linear_library()  # kernels differ: so do the last digits
+    if runtime.device.type == "cpu" and runtime.precision == "bf16":
+        env["cpu_bf16_speedup"] = round(cpu_bf16_speedup(), 2)  # bf16/fp32 GEMM rate
+    return env

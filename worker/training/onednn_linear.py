@@ -104,12 +104,13 @@ def onednn_fp32_speedup() -> float:
     x = torch.randn(32 * 40, 384, generator=generator)
     weight = torch.randn(1536, 384, generator=generator)
     with torch.inference_mode():
-        mkl = _calls_per_second(lambda: F.linear(x, weight))
-        onednn = _calls_per_second(lambda: _onednn(x, weight, None))
+        mkl = calls_per_second(lambda: F.linear(x, weight))
+        onednn = calls_per_second(lambda: _onednn(x, weight, None))
     return onednn / mkl
 
 
-def _calls_per_second(call: Callable[[], object], min_seconds: float = 0.03) -> float:
+def calls_per_second(call: Callable[[], object], min_seconds: float = 0.03) -> float:
+    """How often `call` runs per second, after one warm-up call; the speed probes' timer."""
     call()  # warm-up: oneDNN builds its kernel for the shape
     calls, start = 0, time.perf_counter()
     while (elapsed := time.perf_counter() - start) < min_seconds or calls == 0:

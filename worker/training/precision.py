@@ -15,7 +15,6 @@ import contextlib
 import functools
 import logging
 import random
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 
 from worker.training.config import TrainConfig
+from worker.training.onednn_linear import calls_per_second
 
 ResolvedPrecision = Literal["fp32", "bf16", "fp16"]
 log = logging.getLogger(__name__)
@@ -100,16 +100,11 @@ def cpu_bf16_speedup() -> float:
     return rates[1] / rates[0]
 
 
-def _gemm_rate(dtype: torch.dtype, min_seconds: float = 0.02) -> float:
+def _gemm_rate(dtype: torch.dtype) -> float:
     generator = torch.Generator().manual_seed(0)  # not the global one: seeding must not move
     a = torch.randn(256, 384, generator=generator).to(dtype)
     b = torch.randn(384, 1536, generator=generator).to(dtype)
-    a @ b  # warm-up: oneDNN builds its kernel for the shape
-    calls, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < min_seconds or calls == 0:
-        a @ b
-        calls += 1
-    return calls / elapsed
+    return calls_per_second(lambda: a @ b, min_seconds=0.02)
 
 
 def seed_everything(seed: int) -> None:

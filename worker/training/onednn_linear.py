@@ -4,9 +4,11 @@ Why: PyTorch's CPU build sends fp32 `linear` and `matmul` to MKL, and MKL picks 
 vendor. On an AMD EPYC with AVX-512 (2026-12-02) it ran MiniLM's GEMMs at 190–220 GFLOP/s, while
 oneDNN, which PyTorch also ships and which picks kernels by instruction set, ran the same GEMMs at
 460–490 (forward and input gradient) and 310–350 (weight gradient). On the lab's Xeons the two are
-level, so `linears_on_onednn` times both once per process and only switches where oneDNN is at least
-`MIN_SPEEDUP` faster. Forward, input and weight gradients all go through oneDNN; the results are fp32
-GEMMs like MKL's, summed in a different order (tests/training/test_onednn_linear.py compares them).
+level, and on a Zen 4 EPYC (2026-12-03) oneDNN's faster forward was undone by a slower weight
+gradient, so `linears_on_onednn` times a whole training linear (forward and both gradients) in both
+libraries once per process and only switches where oneDNN is at least `MIN_SPEEDUP` faster. Forward,
+input and weight gradients all go through oneDNN; the results are fp32 GEMMs like MKL's, summed in
+a different order (tests/training/test_onednn_linear.py compares them).
 Only fp32 CPU tensors outside autocast take this path; everything else keeps the stock forward.
 """
 
@@ -23,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 MIN_SPEEDUP = 1.2  # below this the switch is not worth a different summation order
+PROBE_ROUNDS = 3  # MKL and oneDNN timed in turn, so a slow spell of the machine hits both
 
 
 def _onednn(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -98,15 +101,39 @@ def cpu_fp32_linear_library() -> Literal["onednn", "mkl"]:
 
 @functools.cache
 def onednn_fp32_speedup() -> float:
-    """oneDNN over MKL fp32 GEMM rate on this CPU, at a MiniLM feed-forward shape (a 32 x 40
-    batch); about 0.1 s, once per process."""
+    """MKL over oneDNN time for the three GEMMs of one training linear (forward, input gradient,
+    weight gradient) at a MiniLM feed-forward shape (a 32 x 40 batch); about 0.6 s, once per process.
+
+    Why all three, and the best of alternating rounds: on an AMD EPYC (Zen 4, 2026-12-03) oneDNN's
+    forward alone timed 1.3-1.6x MKL's in short probes, but its weight gradient (a transposed input)
+    was slower and the three together were level (0.98-1.13x); switching on the forward-only probe
+    made training epochs 3-8 % slower. Short single timings also caught MKL still warming up."""
     generator = torch.Generator().manual_seed(0)  # not the global one: seeding must not move
-    x = torch.randn(32 * 40, 384, generator=generator)
+    x = torch.randn(32 * 40, 384, generator=generator)  # (batch * tokens, hidden)
     weight = torch.randn(1536, 384, generator=generator)
+    grad = torch.randn(32 * 40, 1536, generator=generator)
+
+    def mkl() -> None:
+        F.linear(x, weight), grad.mm(weight), grad.t().mm(x)
+
+    def onednn() -> None:
+        _onednn(x, weight, None), _onednn(grad, weight.t(), None), _onednn(grad.t(), x.t(), None)
+
     with torch.inference_mode():
-        mkl = calls_per_second(lambda: F.linear(x, weight))
-        onednn = calls_per_second(lambda: _onednn(x, weight, None))
-    return onednn / mkl
+        mkl()
+        onednn()  # warm-up: oneDNN builds its kernels for the shapes
+        rounds = [(_best_seconds(mkl), _best_seconds(onednn)) for _ in range(PROBE_ROUNDS)]
+    return min(m for m, _ in rounds) / min(o for _, o in rounds)
+
+
+def _best_seconds(call: Callable[[], object], repeats: int = 3) -> float:
+    """The shortest of `repeats` timings of `call`: noise on a shared machine only adds time."""
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - start)
+    return min(timings)
 
 
 def calls_per_second(call: Callable[[], object], min_seconds: float = 0.03) -> float:

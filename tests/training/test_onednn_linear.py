@@ -1,8 +1,10 @@
 """fp32 linear layers on oneDNN: the same logits and gradients as MKL's up to fp32 summation order,
 against float64 too; the stock path under autocast; undone afterwards; the speed probe leaves the
-global seed alone."""
+global seed alone and times the weight gradient too."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 import torch
@@ -113,3 +115,23 @@ def test_the_speed_probe_leaves_the_global_seed_alone() -> None:
     mod.onednn_fp32_speedup.cache_clear()
     assert mod.onednn_fp32_speedup() > 0
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_slow_onednn_weight_gradient_keeps_linears_on_mkl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe times the weight gradient too: a fast oneDNN forward alone must not switch (Zen 4)."""
+    fast = mod._onednn
+
+    def slow_weight_gradient(
+        x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        if not x.is_contiguous():  # grad.t(): only the weight gradient's GEMM reads a transposed input
+            time.sleep(0.05)
+        return fast(x, weight, bias)
+
+    monkeypatch.setattr(mod, "_onednn", slow_weight_gradient)
+    mod.onednn_fp32_speedup.cache_clear()
+    try:
+        assert mod.onednn_fp32_speedup() < 1.0
+        assert mod.cpu_fp32_linear_library() == "mkl"
+    finally:
+        mod.onednn_fp32_speedup.cache_clear()

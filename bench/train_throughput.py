@@ -30,7 +30,7 @@ from worker.training.config import DataConfig, RobustConfig
 from worker.training.data import load_split
 from worker.training.evaluation import accuracy, predict
 from worker.training.model import load_classifier, load_tokenizer
-from worker.training.onednn_linear import cpu_fp32_linear_library, onednn_fp32_speedup, onednn_linear
+from worker.training.onednn_linear import cpu_fp32_linear_kernels, onednn_fp32_speedups, onednn_linear
 from worker.training.precision import Runtime, cpu_bf16_matmul, cpu_bf16_speedup, seed_everything
 from worker.training.reporter import NullReporter
 from worker.training.trainer import Progress, StageSpec, steps_per_epoch, train_stage
@@ -259,12 +259,13 @@ def main() -> None:
         rows.append(hf("group_by_length", args.examples, tuned_allocator=True))
 
     mkl, onednn = matmul_gflops(torch.float32), matmul_gflops(torch.float32, onednn=True)
-    library = cpu_fp32_linear_library()
-    gflops = onednn if library == "onednn" else mkl
+    kernels = cpu_fp32_linear_kernels()
+    gflops = onednn if kernels.forward == "onednn" else mkl
+    speedups = ", ".join(f"{name} {ratio:.2f}x" for name, ratio in onednn_fp32_speedups().items())
     bound = flop_bound_examples_per_s(model_path, sum(data.lengths) / len(data), gflops)
     print(
-        f"fp32 GEMM {mkl:.0f} GFLOP/s by MKL, {onednn:.0f} by oneDNN (forward); a training linear "
-        f"{onednn_fp32_speedup():.2f}x faster by oneDNN, so our fp32 linears use {library}; "
+        f"fp32 GEMM {mkl:.0f} GFLOP/s by MKL, {onednn:.0f} by oneDNN (forward); oneDNN over MKL per "
+        f"GEMM of a training linear: {speedups}, so our fp32 linears use {kernels}; "
         f"bf16 GEMM {matmul_gflops(torch.bfloat16):.0f} GFLOP/s (CPU bf16 matmul unit: "
         f"{cpu_bf16_matmul()}); fp32 FLOP bound here {bound:.1f} ex/s"
     )

@@ -1,6 +1,6 @@
 """fp32 linear layers on oneDNN: the same logits and gradients as MKL's up to fp32 summation order,
 against float64 too; the stock path under autocast; undone afterwards; the speed probe leaves the
-global seed alone and times the weight gradient too."""
+global seed alone and picks the library GEMM by GEMM."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from torch import nn
 from transformers import BertConfig, BertForSequenceClassification
 
 from worker.training import onednn_linear as mod
-from worker.training.onednn_linear import linears_on_onednn, onednn_linear
+from worker.training.onednn_linear import LinearKernels, linears_on_onednn, onednn_linear
 
 
 def tiny_bert() -> BertForSequenceClassification:
@@ -100,7 +100,10 @@ def test_the_stock_forward_is_back_after_the_block_also_after_an_exception() -> 
 
 def test_disabled_or_too_small_a_speedup_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     model = tiny_bert()
-    monkeypatch.setattr(mod, "onednn_fp32_speedup", lambda: mod.MIN_SPEEDUP - 0.01)
+    below = mod.MIN_SPEEDUP - 0.01
+    monkeypatch.setattr(
+        mod, "onednn_fp32_speedups", lambda: {"forward": below, "input_grad": below, "weight_grad": below}
+    )
     with linears_on_onednn(model) as used:
         assert not used
         assert all("forward" not in vars(m) for m in model.modules())
@@ -112,13 +115,13 @@ def test_the_speed_probe_leaves_the_global_seed_alone() -> None:
     torch.manual_seed(3)
     expected = torch.rand(3)
     torch.manual_seed(3)
-    mod.onednn_fp32_speedup.cache_clear()
-    assert mod.onednn_fp32_speedup() > 0
+    mod.onednn_fp32_speedups.cache_clear()
+    assert min(mod.onednn_fp32_speedups().values()) > 0
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_a_slow_onednn_weight_gradient_keeps_linears_on_mkl(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The probe times the weight gradient too: a fast oneDNN forward alone must not switch (Zen 4)."""
+def test_a_slow_onednn_weight_gradient_stays_on_mkl(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each GEMM is timed on its own: a slow oneDNN weight gradient stays on MKL (Zen 4)."""
     fast = mod._onednn
 
     def slow_weight_gradient(
@@ -129,9 +132,41 @@ def test_a_slow_onednn_weight_gradient_keeps_linears_on_mkl(monkeypatch: pytest.
         return fast(x, weight, bias)
 
     monkeypatch.setattr(mod, "_onednn", slow_weight_gradient)
-    mod.onednn_fp32_speedup.cache_clear()
+    mod.onednn_fp32_speedups.cache_clear()
     try:
-        assert mod.onednn_fp32_speedup() < 1.0
-        assert mod.cpu_fp32_linear_library() == "mkl"
+        assert mod.onednn_fp32_speedups()["weight_grad"] < 1.0
+        assert mod.cpu_fp32_linear_kernels().weight_grad == "mkl"
     finally:
-        mod.onednn_fp32_speedup.cache_clear()
+        mod.onednn_fp32_speedups.cache_clear()
+
+
+KERNEL_MIXES = [
+    LinearKernels(),
+    LinearKernels("onednn", "onednn", "mkl"),
+    LinearKernels("mkl", "mkl", "onednn"),
+    LinearKernels("mkl", "onednn", "mkl"),
+]
+
+
+@pytest.mark.parametrize("kernels", KERNEL_MIXES, ids=str)
+def test_every_mix_of_libraries_matches_float64(kernels: LinearKernels) -> None:
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(2, 7, 40, generator=g, requires_grad=True)
+    weight = torch.randn(24, 40, generator=g, requires_grad=True)
+    bias = torch.randn(24, generator=g, requires_grad=True)
+    upstream = torch.randn(2, 7, 24, generator=g)
+    onednn_linear(x, weight, bias, kernels).backward(upstream)
+    exact = [t.detach().double().requires_grad_() for t in (x, weight, bias)]
+    nn.functional.linear(*exact).backward(upstream.double())
+    for got, want in zip((x, weight, bias), exact, strict=True):
+        assert got.grad is not None and want.grad is not None
+        torch.testing.assert_close(got.grad.double(), want.grad, rtol=1e-5, atol=1e-4)
+
+
+def test_kernels_are_recorded_by_name() -> None:
+    assert str(LinearKernels("mkl", "mkl", "mkl")) == "mkl"
+    assert str(LinearKernels()) == "onednn"
+    assert str(LinearKernels("onednn", "onednn", "mkl")) == (
+        "forward=onednn,input_grad=onednn,weight_grad=mkl"
+    )
+    assert not LinearKernels("mkl", "mkl", "mkl").uses_onednn

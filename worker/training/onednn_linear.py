@@ -1,14 +1,14 @@
-"""fp32 linear layers through oneDNN instead of MKL, on CPUs where MKL is the slower of the two.
+"""fp32 linear layers through oneDNN instead of MKL, GEMM by GEMM, on CPUs where MKL is the slower.
 
 Why: PyTorch's CPU build sends fp32 `linear` and `matmul` to MKL, and MKL picks its kernels by CPU
-vendor. On an AMD EPYC with AVX-512 (2026-12-02) it ran MiniLM's GEMMs at 190–220 GFLOP/s, while
-oneDNN, which PyTorch also ships and which picks kernels by instruction set, ran the same GEMMs at
-460–490 (forward and input gradient) and 310–350 (weight gradient). On the lab's Xeons the two are
-level, and on a Zen 4 EPYC (2026-12-03) oneDNN's faster forward was undone by a slower weight
-gradient, so `linears_on_onednn` times a whole training linear (forward and both gradients) in both
-libraries once per process and only switches where oneDNN is at least `MIN_SPEEDUP` faster. Forward,
-input and weight gradients all go through oneDNN; the results are fp32 GEMMs like MKL's, summed in
-a different order (tests/training/test_onednn_linear.py compares them).
+vendor. On an AMD EPYC with AVX-512 (Zen 5, 2026-12-02) it ran MiniLM's GEMMs at 190–220 GFLOP/s,
+while oneDNN, which PyTorch also ships and which picks kernels by instruction set, ran the same GEMMs
+at 460–490 (forward and input gradient) and 310–350 (weight gradient). On a Zen 4 EPYC (2026-12-03)
+oneDNN was 1.1–1.3x MKL for the forward and input gradient but 0.8–0.87x for the weight gradient
+(which reads a transposed input); on the lab's Xeons the two are level. So each of the three GEMMs
+of a training linear is timed in both libraries once per process, and goes to oneDNN only where
+oneDNN is at least `MIN_SPEEDUP` faster (`LinearKernels`). The results are fp32 GEMMs like MKL's,
+summed in a different order (tests/training/test_onednn_linear.py compares them).
 Only fp32 CPU tensors outside autocast take this path; everything else keeps the stock forward.
 """
 
@@ -18,14 +18,38 @@ import contextlib
 import functools
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-MIN_SPEEDUP = 1.2  # below this the switch is not worth a different summation order
+Library = Literal["onednn", "mkl"]
+MIN_SPEEDUP = 1.1  # below this the switch is not worth a different summation order
 PROBE_ROUNDS = 3  # MKL and oneDNN timed in turn, so a slow spell of the machine hits both
+
+
+@dataclass(frozen=True)
+class LinearKernels:
+    """The library of each GEMM of a linear layer: y = x W^T, dx = dy W, dW = dy^T x."""
+
+    forward: Library = "onednn"
+    input_grad: Library = "onednn"
+    weight_grad: Library = "onednn"
+
+    @property
+    def uses_onednn(self) -> bool:
+        return "onednn" in (self.forward, self.input_grad, self.weight_grad)
+
+    def __str__(self) -> str:
+        """`mkl` or `onednn` when all three agree, else each GEMM named (results.json records it)."""
+        if self.forward == self.input_grad == self.weight_grad:
+            return self.forward
+        return f"forward={self.forward},input_grad={self.input_grad},weight_grad={self.weight_grad}"
+
+
+ALL_ONEDNN = LinearKernels()
 
 
 def _onednn(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -35,28 +59,43 @@ def _onednn(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
 
 class _OneDnnLinear(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, kernels: LinearKernels
+    ) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
-        return _onednn(x, weight, bias)
+        ctx.kernels = kernels
+        if kernels.forward == "onednn":
+            return _onednn(x, weight, bias)
+        return F.linear(x, weight, bias)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         x, weight = ctx.saved_tensors
-        grad_2d = grad.reshape(-1, grad.shape[-1])
+        kernels: LinearKernels = ctx.kernels
+        grad_2d = grad.reshape(-1, grad.shape[-1])  # (tokens, out)
+        x_2d = x.reshape(-1, x.shape[-1])  # (tokens, in)
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
-            grad_x = _onednn(grad_2d, weight.t(), None).view(x.shape)
+            if kernels.input_grad == "onednn":
+                grad_x = _onednn(grad_2d, weight.t(), None).view(x.shape)
+            else:
+                grad_x = grad_2d.mm(weight).view(x.shape)
         if ctx.needs_input_grad[1]:
-            grad_weight = _onednn(grad_2d.t(), x.reshape(-1, x.shape[-1]).t(), None)
+            if kernels.weight_grad == "onednn":
+                grad_weight = _onednn(grad_2d.t(), x_2d.t(), None)
+            else:
+                grad_weight = grad_2d.t().mm(x_2d)
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_bias = grad_2d.sum(0)
-        return grad_x, grad_weight, grad_bias
+        return grad_x, grad_weight, grad_bias, None
 
 
-def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """`F.linear` with oneDNN GEMMs in forward and backward; other dtypes, devices and autocast
-    fall back to `F.linear`."""
+def onednn_linear(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, kernels: LinearKernels = ALL_ONEDNN
+) -> torch.Tensor:
+    """`F.linear` with the GEMMs of forward and backward in the libraries `kernels` names; other
+    dtypes, devices and autocast fall back to `F.linear`."""
     if (
         x.device.type != "cpu"
         or x.dtype != torch.float32
@@ -64,22 +103,22 @@ def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | No
         or torch.is_autocast_enabled("cpu")
     ):
         return F.linear(x, weight, bias)
-    return _OneDnnLinear.apply(x, weight, bias)
+    return _OneDnnLinear.apply(x, weight, bias, kernels)
 
 
 @contextlib.contextmanager
 def linears_on_onednn(model: nn.Module, enabled: bool | None = None) -> Iterator[bool]:
-    """Route every `nn.Linear` of `model` through oneDNN for the block; yields whether it did.
-    `enabled=None` decides by `onednn_fp32_speedup()`. The forward is replaced on each instance
-    (the state dict and parameter names stay) and restored on exit, also on an exception."""
-    if enabled is None:
-        enabled = cpu_fp32_linear_library() == "onednn"
+    """Route the GEMMs of every `nn.Linear` of `model` through oneDNN for the block; yields whether
+    any went. `enabled=None` decides GEMM by GEMM by `cpu_fp32_linear_kernels()`; True sends all
+    three to oneDNN. The forward is replaced on each instance (the state dict and parameter names
+    stay) and restored on exit, also on an exception."""
+    kernels = ALL_ONEDNN if enabled else cpu_fp32_linear_kernels() if enabled is None else None
     linears = [m for m in model.modules() if type(m) is nn.Linear and "forward" not in vars(m)]
-    if not enabled or not linears:
+    if kernels is None or not kernels.uses_onednn or not linears:
         yield False
         return
     for linear in linears:
-        linear.forward = _forward_of(linear)  # type: ignore[method-assign,assignment]
+        linear.forward = _forward_of(linear, kernels)  # type: ignore[method-assign,assignment]
     try:
         yield True
     finally:
@@ -87,43 +126,54 @@ def linears_on_onednn(model: nn.Module, enabled: bool | None = None) -> Iterator
             del linear.forward
 
 
-def _forward_of(linear: nn.Linear) -> Callable[[torch.Tensor], torch.Tensor]:
+def _forward_of(linear: nn.Linear, kernels: LinearKernels) -> Callable[[torch.Tensor], torch.Tensor]:
     def forward(x: torch.Tensor) -> torch.Tensor:
-        return onednn_linear(x, linear.weight, linear.bias)
+        return onednn_linear(x, linear.weight, linear.bias, kernels)
 
     return forward
 
 
-def cpu_fp32_linear_library() -> Literal["onednn", "mkl"]:
-    """Which library runs fp32 linear layers on this CPU under `linears_on_onednn`."""
-    return "onednn" if onednn_fp32_speedup() >= MIN_SPEEDUP else "mkl"
+def cpu_fp32_linear_library() -> str:
+    """Which library runs each GEMM of fp32 linear layers on this CPU under `linears_on_onednn`."""
+    return str(cpu_fp32_linear_kernels())
+
+
+def cpu_fp32_linear_kernels() -> LinearKernels:
+    speedups = onednn_fp32_speedups()
+
+    def pick(gemm: str) -> Library:
+        return "onednn" if speedups[gemm] >= MIN_SPEEDUP else "mkl"
+
+    return LinearKernels(pick("forward"), pick("input_grad"), pick("weight_grad"))
 
 
 @functools.cache
-def onednn_fp32_speedup() -> float:
-    """MKL over oneDNN time for the three GEMMs of one training linear (forward, input gradient,
-    weight gradient) at a MiniLM feed-forward shape (a 32 x 40 batch); about 0.6 s, once per process.
+def onednn_fp32_speedups() -> dict[str, float]:
+    """MKL over oneDNN time for each GEMM of a training linear (forward, input gradient, weight
+    gradient) at a MiniLM feed-forward shape (a 32 x 40 batch); about 0.7 s, once per process.
 
-    Why all three, and the best of alternating rounds: on an AMD EPYC (Zen 4, 2026-12-03) oneDNN's
-    forward alone timed 1.3-1.6x MKL's in short probes, but its weight gradient (a transposed input)
-    was slower and the three together were level (0.98-1.13x); switching on the forward-only probe
-    made training epochs 3-8 % slower. Short single timings also caught MKL still warming up."""
+    Why each GEMM, and the best of alternating rounds: on an AMD EPYC (Zen 4, 2026-12-03) oneDNN's
+    forward and input gradient were 1.1-1.3x MKL's but its weight gradient 0.8x, and single short
+    timings of the forward caught MKL still warming up (1.3-1.6x): a forward-only probe sent all
+    three to oneDNN and made epochs slower, while oneDNN for the first two and MKL for the weight
+    gradient made them about 10 % faster than all-MKL (docs/BENCHMARKS.md)."""
     generator = torch.Generator().manual_seed(0)  # not the global one: seeding must not move
     x = torch.randn(32 * 40, 384, generator=generator)  # (batch * tokens, hidden)
     weight = torch.randn(1536, 384, generator=generator)
     grad = torch.randn(32 * 40, 1536, generator=generator)
-
-    def mkl() -> None:
-        F.linear(x, weight), grad.mm(weight), grad.t().mm(x)
-
-    def onednn() -> None:
-        _onednn(x, weight, None), _onednn(grad, weight.t(), None), _onednn(grad.t(), x.t(), None)
-
+    gemms: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {  # (MKL, oneDNN)
+        "forward": (lambda: F.linear(x, weight), lambda: _onednn(x, weight, None)),
+        "input_grad": (lambda: grad.mm(weight), lambda: _onednn(grad, weight.t(), None)),
+        "weight_grad": (lambda: grad.t().mm(x), lambda: _onednn(grad.t(), x.t(), None)),
+    }
+    speedups = {}
     with torch.inference_mode():
-        mkl()
-        onednn()  # warm-up: oneDNN builds its kernels for the shapes
-        rounds = [(_best_seconds(mkl), _best_seconds(onednn)) for _ in range(PROBE_ROUNDS)]
-    return min(m for m, _ in rounds) / min(o for _, o in rounds)
+        for name, (mkl, onednn) in gemms.items():
+            mkl()
+            onednn()  # warm-up: oneDNN builds its kernel for the shape
+            rounds = [(_best_seconds(mkl), _best_seconds(onednn)) for _ in range(PROBE_ROUNDS)]
+            speedups[name] = min(m for m, _ in rounds) / min(o for _, o in rounds)
+    return speedups
 
 
 def _best_seconds(call: Callable[[], object], repeats: int = 3) -> float:

@@ -127,8 +127,8 @@ def test_run_named_script_tag_is_shown_as_text(page: Any, dashboard: Dashboard) 
     wait_for(
         lambda: api(dashboard, f"/api/runs/{run_id}")["status"] == "failed", 60, "the run to fail", dashboard
     )
-    page.reload()
-    assert page.locator("#run-error .msg").is_visible()
+    # the page reloads itself when the run finishes (run_live.js); a reload of our own could race it
+    page.locator("#run-error .msg").wait_for(state="visible", timeout=30_000)
     assert page.locator("#retry-run").is_visible()
     screenshot(page, "run-failed")
     page.goto(f"{dashboard.url}/")

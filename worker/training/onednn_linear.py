@@ -112,9 +112,12 @@ def linears_on_onednn(model: nn.Module, enabled: bool | None = None) -> Iterator
     any went. `enabled=None` decides GEMM by GEMM by `cpu_fp32_linear_kernels()`; True sends all
     three to oneDNN. The forward is replaced on each instance (the state dict and parameter names
     stay) and restored on exit, also on an exception."""
-    kernels = ALL_ONEDNN if enabled else cpu_fp32_linear_kernels() if enabled is None else None
+    if enabled is None:
+        kernels = cpu_fp32_linear_kernels()
+    else:
+        kernels = ALL_ONEDNN if enabled else LinearKernels("mkl", "mkl", "mkl")
     linears = [m for m in model.modules() if type(m) is nn.Linear and "forward" not in vars(m)]
-    if kernels is None or not kernels.uses_onednn or not linears:
+    if not kernels.uses_onednn or not linears:
         yield False
         return
     for linear in linears:
@@ -139,6 +142,7 @@ def cpu_fp32_linear_library() -> str:
 
 
 def cpu_fp32_linear_kernels() -> LinearKernels:
+    """oneDNN for each GEMM it runs at least `MIN_SPEEDUP` times MKL's speed on this CPU, else MKL."""
     speedups = onednn_fp32_speedups()
 
     def pick(gemm: str) -> Library:

@@ -8,6 +8,7 @@ dev splits are ever used for training and checkpoint selection.
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from worker.training.augmentation import augment_text, augment_tokens, load_syno
 from worker.training.batching import Encoded, encode_pairs
 from worker.training.config import RobustConfig, RunConfig
 from worker.training.data import REGRESSION_DATASETS, DataError, PairExample, load_split, num_labels
+from worker.training.diagnostics import chance_warning, stuck_at_chance
 from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language, summarize
 from worker.training.languages import DATASET_LANGUAGES
 from worker.training.model import encoder, load_classifier, load_tokenizer, with_fresh_head
@@ -38,6 +40,7 @@ from worker.training.results import AugmentationStats, RunResult, Score, Selecte
 from worker.training.trainer import Progress, StageSpec, total_steps, train_stage
 
 SYNONYMS_IN_DATA_DIR = Path("synonyms") / "counterfitted_neighbors.json"
+log = logging.getLogger(__name__)
 
 
 def run(config: RunConfig, reporter: Reporter | None = None) -> RunResult:
@@ -118,6 +121,8 @@ def run(config: RunConfig, reporter: Reporter | None = None) -> RunResult:
     )
     history += outcome.history
     train_s = time.perf_counter() - train_start
+    if stuck_at_chance(outcome.history, "task", num_labels(task)):
+        log.warning(chance_warning(num_labels(task), config.train.learning_rate))
 
     # ---- zero-shot evaluation
     eval_start = time.perf_counter()

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import math
 import random
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
-from worker.training.config import RunConfig
 from worker.training.diagnostics import chance_warning, stuck_at_chance
 from worker.training.results import HistoryPoint
 from worker.training.run import run
 
 
-def _history(losses: list[float], stage: str = "task") -> list[HistoryPoint]:
-    return [HistoryPoint(stage=stage, step=i + 1, epoch=0.0, loss=v, lr=1e-4) for i, v in enumerate(losses)]  # type: ignore[arg-type]
+def _history(losses: list[float], stage: Literal["intermediate", "task"] = "task") -> list[HistoryPoint]:
+    return [HistoryPoint(stage=stage, step=i + 1, epoch=0.0, loss=v, lr=1e-4) for i, v in enumerate(losses)]
 
 
 def _noisy(centre: float, n: int, seed: int = 0, spread: float = 0.03) -> list[float]:
@@ -52,22 +50,10 @@ def test_the_warning_names_the_loss_and_the_setting_to_change() -> None:
 
 @pytest.mark.parametrize(("learning_rate", "warned"), [(1e-9, True), (3e-3, False)])
 def test_a_run_that_does_not_learn_logs_the_warning(
-    tiny_model: Path, shared_data: Path, caplog: pytest.LogCaptureFixture, learning_rate: float, warned: bool
+    make_config: Any, caplog: pytest.LogCaptureFixture, learning_rate: float, warned: bool
 ) -> None:
-    raw: dict[str, Any] = {
-        "task": "xnli",
-        "model": str(tiny_model),
-        "data": {"source": "local", "dir": str(shared_data)},
-        "train": {
-            "epochs": 15,
-            "learning_rate": learning_rate,
-            "batch_size": 16,
-            "max_train_examples": 64,
-            "seed": 3,
-        },
-        "eval": {"languages": ["en"]},
-    }
+    config = make_config(train={"learning_rate": learning_rate}, eval={"languages": ["en"]})
     with caplog.at_level("WARNING", logger="worker.training.run"):
-        run(RunConfig.model_validate(raw))
+        run(config)
     messages = [r.getMessage() for r in caplog.records if r.name == "worker.training.run"]
     assert any("did not learn" in m for m in messages) == warned, messages

@@ -3,7 +3,6 @@ learns, runs are reproducible, STS-intermediate carries the encoder, reporter ho
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,39 +11,12 @@ from pydantic import ValidationError
 
 from worker.training import precision
 from worker.training import run as run_mod
-from worker.training.config import RunConfig, TrainConfig
+from worker.training.config import TrainConfig
 from worker.training.model import encoder
 from worker.training.precision import cpu_bf16_matmul, resolve_runtime
 from worker.training.reporter import NullReporter, RunCancelled
 from worker.training.results import HistoryPoint, RunResult, Score
 from worker.training.run import run
-
-
-@pytest.fixture
-def make_config(tiny_model: Path, shared_data: Path) -> Any:
-    def make(**overrides: Any) -> RunConfig:
-        raw: dict[str, Any] = {
-            "task": "xnli",
-            "model": str(tiny_model),
-            "data": {"source": "local", "dir": str(shared_data)},
-            "train": {
-                "epochs": 15,
-                "learning_rate": 3e-3,
-                "batch_size": 16,
-                "max_train_examples": 64,
-                "warmup_ratio": 0.1,
-                "seed": 3,
-            },
-            "eval": {"languages": ["en", "de"]},
-        }
-        for key, value in overrides.items():
-            if isinstance(value, dict) and isinstance(raw.get(key), dict):
-                raw[key] = {**raw[key], **value}
-            else:
-                raw[key] = value
-        return RunConfig.model_validate(raw)
-
-    return make
 
 
 def _task_losses(result: RunResult) -> list[float]:

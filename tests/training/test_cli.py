@@ -84,3 +84,21 @@ def test_xlt_train_missing_data_fails_without_half_written_results(
     assert proc.returncode == 1
     assert str(tmp_path / "nowhere" / "xnli" / "train.en.jsonl") in proc.stderr
     assert list(out.iterdir()) == []
+
+
+def test_xlt_train_prints_the_did_not_learn_warning_on_its_own_line_beside_the_progress_bar(
+    tmp_path: Path, tiny_model: Path, shared_data: Path
+) -> None:
+    config = {
+        "task": "xnli",
+        "model": str(tiny_model),
+        "data": {"source": "local", "dir": str(shared_data)},
+        "train": {"epochs": 15, "learning_rate": 1e-9, "batch_size": 16, "max_train_examples": 64},
+        "eval": {"languages": ["en"]},
+    }
+    config_path = tmp_path / "stuck.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    proc = _xlt(str(config_path), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    segments = proc.stderr.replace("\r", "\n").splitlines()  # the bar redraws itself with \r
+    assert any(s.startswith("the task stage did not learn") for s in segments), proc.stderr[-2000:]

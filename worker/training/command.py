@@ -124,6 +124,7 @@ def train_command(config_path: str, out: str) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
 
+    from tqdm.contrib.logging import logging_redirect_tqdm
     from transformers.utils import logging as hf_logging
 
     from worker.training.data import DataError
@@ -134,7 +135,8 @@ def train_command(config_path: str, out: str) -> int:
     hf_logging.disable_progress_bar()
     reporter = ProgressBarReporter()
     try:
-        result = run(config, reporter)
+        with logging_redirect_tqdm():  # warnings on their own line, not glued to the bar
+            result = run(config, reporter)
     except RunCancelled as exc:
         reporter.close()
         print(f"cancelled: {exc}", file=sys.stderr)

@@ -1,4 +1,9 @@
-"""The FastAPI application: JSON API, health, dashboard pages and their static files."""
+"""The FastAPI application: JSON API, health, dashboard pages and their static files.
+
+Errors are answered in the caller's language: JSON `{"message", "detail"}` for the API, health and
+the pages' JSON feeds; an HTML error page for everything else. The status code is the same either
+way (domain errors carry theirs, see backend.errors).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,19 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 import backend.pages
 from backend import store
 from backend.api import api_router, health_router
-from backend.api.errors import install_error_handlers
+from backend.api.errors import domain_error_json, http_error_json, validation_error_json, validation_message
+from backend.errors import DomainError
+from backend.pages.errors import error_page
 from backend.settings import get_settings
 
 STATIC = Path(__file__).resolve().parent.parent / "frontend" / "static"
@@ -46,6 +56,33 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/docs", "/openapi")) or path == "/healthz" or path.endswith(".json")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if _wants_json(request):
+            return domain_error_json(exc)
+        return error_page(request, exc.status_code, exc.title, exc.message)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if _wants_json(request):
+            return http_error_json(exc)
+        return error_page(
+            request, exc.status_code, str(exc.detail), "Check the address, or go back to the runs."
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            return validation_error_json(exc)
+        return error_page(request, 422, "Invalid request", validation_message(exc))
 
 
 def create_app() -> FastAPI:

@@ -1,5 +1,8 @@
 """Comparison of runs grouped by everything but the seed: mean, std and n per language, deltas
-against a baseline group, averages per resource tier. Pure functions over what the store returns.
+against a baseline group, averages per resource tier; and the reading of a comparison that the
+pages, figures and exports share (cell lookup, column order, short group labels).
+
+Pure functions over what the store returns; backend.services.compare fetches the inputs.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from backend.figures.style import ordered_languages
+from backend.run_configs import flatten_config
 from backend.schemas import CompareCell, CompareGroup, CompareResult
 from worker.training.languages import DATASET_LANGUAGES, TIERS, tier
 
@@ -39,20 +44,10 @@ def shared_config(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def _labels(configs: list[dict[str, Any]], runs: Sequence[RunLike]) -> list[str]:
     """'xnli · model · method', plus the fields that tell groups apart when that is ambiguous."""
     base = [f"{r.task} · {r.model} · {r.method}" for r in runs]
-    flats = [_flatten(c) for c in configs]
+    flats = [flatten_config(c) for c in configs]
     labels = []
     for i, label in enumerate(base):
         clashes = [j for j, other in enumerate(base) if other == label and j != i]
@@ -68,6 +63,13 @@ def _labels(configs: list[dict[str, Any]], runs: Sequence[RunLike]) -> list[str]
             label += " · " + ", ".join(f"{k}={flats[i].get(k)}" for k in differing)
         labels.append(label)
     return labels
+
+
+def pick_baseline(runs: Sequence[RunLike]) -> str | None:
+    """The group of the first run trained without a method ('baseline'), else the first run's group."""
+    plain = [r for r in runs if r.method == "baseline"]
+    chosen = plain[0] if plain else (runs[0] if runs else None)
+    return None if chosen is None else f"run:{chosen.id}"
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -153,3 +155,42 @@ def build_compare(
         tier_averages=tier_averages,
         average=average,
     )
+
+
+# ── reading a comparison (pages, figures, exports) ───────────────────────────────────────────────
+
+
+def source_language(result: CompareResult) -> str:
+    for group in result.groups:
+        source = group.config.get("source_language")
+        if isinstance(source, str):
+            return source
+    return "en"
+
+
+def compare_languages(result: CompareResult) -> list[str]:
+    """Column order for charts and tables: source first, then high, mid, low tier."""
+    return ordered_languages(result.languages, source_language(result))
+
+
+def cell_index(result: CompareResult) -> dict[tuple[str, str], CompareCell]:
+    """(group key, language) → cell; when a language occurs in two datasets the first wins."""
+    index: dict[tuple[str, str], CompareCell] = {}
+    for cell in result.cells:
+        index.setdefault((cell.group, cell.language), cell)
+    return index
+
+
+def short_group_labels(keys: list[str], sep: str = " · ") -> dict[str, str]:
+    """Drop the parts of group keys shared by every group: 'xnli · xlmr · rs_da' → 'rs_da'."""
+    parts = [key.split(sep) for key in keys]
+    if len(keys) < 2 or len({len(p) for p in parts}) != 1:
+        return {key: key for key in keys}
+    varying = [i for i in range(len(parts[0])) if len({p[i] for p in parts}) > 1]
+    return {key: sep.join(p[i] for i in varying) or key for key, p in zip(keys, parts, strict=True)}
+
+
+def group_labels(result: CompareResult) -> dict[str, str]:
+    """Short labels for legends and rows; baseline marked. Not HTML-escaped (see `chart_labels`)."""
+    labels = short_group_labels([g.key for g in result.groups])
+    return {key: label + (" (baseline)" if key == result.baseline else "") for key, label in labels.items()}

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from backend.figures.compare_figures import cell_index, compare_languages, group_labels
+from backend.compare import cell_index, compare_languages, group_labels
 from backend.figures.style import TIER_ORDER
 from backend.schemas import CompareResult, RunOut, ScoreOut
 from worker.training.languages import language

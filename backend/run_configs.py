@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
+from backend.errors import Invalid
 from worker.training.config import RunConfig, format_validation_error
 
 MAX_SWEEP_RUNS = 1000
 
 
-class ConfigError(ValueError):
+class ConfigError(Invalid):
     """An invalid run config or sweep; the message names the field."""
 
 
@@ -49,6 +51,17 @@ def set_dotted(config: dict[str, Any], path: str, value: Any) -> None:
             node[key] = child
         node = child
     node[keys[-1]] = copy.deepcopy(value)
+
+
+def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'train': {'seed': 1}} → {'train.seed': 1}: the dotted paths that set_dotted and grids use."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, Mapping):
+            flat.update(flatten_config(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def expand_grid(

@@ -48,6 +48,20 @@ class RunOut(BaseModel):
     summary: dict[str, Any] | None = None  # results.json summary (+ generalized matrix, selected checkpoint)
 
 
+class RunCreated(BaseModel):
+    """A submitted run: queued, and on which queue."""
+
+    id: int
+    status: RunStatus
+    queue: str
+    experiment_id: int | None = None
+
+
+class SweepCreated(BaseModel):
+    experiment_id: int
+    run_ids: list[int]
+
+
 class RunPage(BaseModel):
     items: list[RunOut]
     total: int

@@ -1,42 +1,42 @@
-"""Errors as JSON with a message: {"message": "...", "detail": ...}, for every status code."""
+"""Errors as JSON with a message: {"message": "...", "detail": ...}, for every status code.
+
+backend.app chooses these for /api/… and /healthz (and *.json feeds); pages get an HTML error page.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException, Request
+from typing import Any
+
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.exceptions import HTTPException
 
-from backend.run_configs import ConfigError
+from backend.errors import DomainError
 
 
-def _validation_message(exc: RequestValidationError) -> str:
+def validation_message(exc: RequestValidationError) -> str:
+    """'train.batch_size: Input should be …; page: …': each problem named by its field."""
     parts = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
         parts.append(f"{'.'.join(loc) or 'request'}: {err.get('msg', 'invalid')}")
     return "; ".join(parts)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return JSONResponse(
-            {"message": message, "detail": exc.detail},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
-        return JSONResponse({"message": _validation_message(exc), "detail": errors}, status_code=422)
-
-    @app.exception_handler(ConfigError)
-    async def _config(_request: Request, exc: ConfigError) -> JSONResponse:
-        return JSONResponse({"message": str(exc), "detail": str(exc)}, status_code=422)
+def json_error(status_code: int, message: str, detail: Any = None, headers: Any = None) -> JSONResponse:
+    body = {"message": message, "detail": message if detail is None else detail}
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-def not_found(what: str) -> HTTPException:
-    return HTTPException(status_code=404, detail=f"{what} not found")
+def domain_error_json(exc: DomainError) -> JSONResponse:
+    return json_error(exc.status_code, exc.message, exc.detail)
+
+
+def http_error_json(exc: HTTPException) -> JSONResponse:
+    message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return json_error(exc.status_code, message, exc.detail, getattr(exc, "headers", None))
+
+
+def validation_error_json(exc: RequestValidationError) -> JSONResponse:
+    errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+    return json_error(422, validation_message(exc), errors)

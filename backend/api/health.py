@@ -5,20 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from backend import queue, store
+from backend.services.health import check_health
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
 def healthz() -> JSONResponse:
-    checks: dict[str, str] = {}
-    for name, probe in (("database", store.ping), ("broker", queue.ping_broker)):
-        try:
-            probe()
-            checks[name] = "ok"
-        except Exception as exc:
-            checks[name] = f"error: {exc}"
+    checks = check_health()
     ok = all(v == "ok" for v in checks.values())
     body = {"status": "ok" if ok else "error", **checks}
     if not ok:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from backend import store
-from backend.api.errors import not_found
 from backend.schemas import ShareLinkOut
+from backend.services import share_links
 
 router = APIRouter(tags=["share links"])
 
@@ -23,16 +21,14 @@ class ShareLinkIn(BaseModel):
 
 @router.post("/share-links", status_code=201, response_model=ShareLinkOut)
 def create_share_link(body: ShareLinkIn) -> ShareLinkOut:
-    expires = datetime.now(UTC) + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    return store.create_share_link(body.kind, body.view, expires)
+    return share_links.create_share_link(body.kind, body.view, body.expires_in_days)
 
 
 @router.get("/share-links", response_model=list[ShareLinkOut])
 def list_share_links() -> list[ShareLinkOut]:
-    return store.list_share_links()
+    return share_links.list_share_links()
 
 
 @router.delete("/share-links/{token}", status_code=204)
 def revoke_share_link(token: str) -> None:
-    if not store.revoke_share_link(token):
-        raise not_found("share link")
+    share_links.revoke_share_link(token)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend import queue, store
-from backend.run_configs import validate_sweep
-from backend.settings import get_settings
+from backend.schemas import SweepCreated
+from backend.services import runs
 
 router = APIRouter(tags=["sweeps"])
 
@@ -27,26 +26,9 @@ class SweepIn(BaseModel):
     tags: list[str] = Field(default_factory=list)
 
 
-class SweepCreated(BaseModel):
-    experiment_id: int
-    run_ids: list[int]
-
-
 @router.post("/sweeps", status_code=201, response_model=SweepCreated, summary="Submit a grid of runs")
 def create_sweep(body: SweepIn) -> SweepCreated:
-    configs = validate_sweep(
-        body.base, body.grid, get_settings().data_dir
-    )  # ConfigError → 422, nothing stored
-    planned = [(cfg, queue.queue_for(cfg), queue.new_task_id()) for cfg in configs]
-    spec = {"base": body.base, "grid": body.grid}
-    experiment, run_ids = store.create_sweep(body.name, body.description, spec, planned, tags=body.tags)
-    for i, (run_id, (_cfg, name, task_id)) in enumerate(zip(run_ids, planned, strict=True)):
-        try:
-            queue.enqueue_run(run_id, name, task_id)
-        except Exception as exc:
-            for later in run_ids[i:]:
-                store.fail_run(later, f"could not reach the broker: {exc}")
-            raise HTTPException(
-                status_code=503, detail=f"broker unreachable after {i} runs queued ({exc})"
-            ) from exc
-    return SweepCreated(experiment_id=experiment.id, run_ids=run_ids)
+    """An invalid grid point is a 422 naming it, and nothing is stored."""
+    return runs.submit_sweep(
+        name=body.name, base=body.base, grid=body.grid, description=body.description, tags=body.tags
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from backend.compare import cell_index, compare_languages, group_labels, source_language
 from backend.figures.style import (
     TIER_CLASSES,
     TIER_COLOURS,
@@ -18,42 +19,14 @@ from backend.figures.style import (
     base_layout,
     group_colour,
     language_label,
-    ordered_languages,
     per_language_legend_and_margin,
     percent,
     placeholder_note,
-    short_group_labels,
 )
-from backend.schemas import CompareCell, CompareResult
+from backend.schemas import CompareResult
 from worker.training.languages import language
 
 Figure = dict[str, Any]
-
-
-def source_language(result: CompareResult) -> str:
-    for group in result.groups:
-        source = group.config.get("source_language")
-        if isinstance(source, str):
-            return source
-    return "en"
-
-
-def compare_languages(result: CompareResult) -> list[str]:
-    return ordered_languages(result.languages, source_language(result))
-
-
-def cell_index(result: CompareResult) -> dict[tuple[str, str], CompareCell]:
-    """(group key, language) → cell; when a language occurs in two datasets the first wins."""
-    index: dict[tuple[str, str], CompareCell] = {}
-    for cell in result.cells:
-        index.setdefault((cell.group, cell.language), cell)
-    return index
-
-
-def group_labels(result: CompareResult) -> dict[str, str]:
-    """Short labels for legends and rows; baseline marked. Not HTML-escaped (see `chart_label`)."""
-    labels = short_group_labels([g.key for g in result.groups])
-    return {key: label + (" (baseline)" if key == result.baseline else "") for key, label in labels.items()}
 
 
 def chart_labels(result: CompareResult) -> dict[str, str]:

@@ -78,15 +78,6 @@ def group_colour(index: int) -> str:
     return GROUP_COLOURS[index % len(GROUP_COLOURS)]
 
 
-def short_group_labels(keys: list[str], sep: str = " · ") -> dict[str, str]:
-    """Drop the parts of group keys shared by every group: 'xnli · xlmr · rs_da' → 'rs_da'."""
-    parts = [key.split(sep) for key in keys]
-    if len(keys) < 2 or len({len(p) for p in parts}) != 1:
-        return {key: key for key in keys}
-    varying = [i for i in range(len(parts[0])) if len({p[i] for p in parts}) > 1]
-    return {key: sep.join(p[i] for i in varying) or key for key, p in zip(keys, parts, strict=True)}
-
-
 def percent(value: float | None) -> float | None:
     return None if value is None else round(value * 100.0, 2)
 

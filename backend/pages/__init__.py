@@ -1,7 +1,8 @@
-"""HTML pages of the dashboard (owned by the dashboard work); the app includes `router`.
+"""HTML pages of the dashboard; the app includes `router`.
 
-Handlers parse the request, call the store (or the API's submit path) and render a template from
-frontend/templates; figures come from backend.figures, exports from backend.exports.
+Handlers parse the request, call one service (backend.services) and render a template from
+frontend/templates (views.py turns service results into template context, figures included) or
+send a download (downloads.py). Pages never import the JSON API package.
 """
 
 from fastapi import APIRouter

@@ -5,26 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from backend import store
-from backend.exports import compare_csv, compare_json, compare_latex
-from backend.pages.run_page import download
+from backend.pages.downloads import compare_export
 from backend.pages.templating import render
-from backend.pages.views import compare_result, compare_view, default_baseline, parse_run_ids
-from backend.schemas import CompareResult
+from backend.pages.views import compare_view
+from backend.run_ids import parse_run_ids
+from backend.services.compare import NothingToCompare, compare_runs
 
 router = APIRouter()
 
 RunsQuery = Annotated[list[str], Query()]
-
-
-def _run_ids(runs: list[str], experiment: str) -> list[int]:
-    ids = parse_run_ids(runs)
-    if experiment.isdigit():
-        ids += [i for i in store.run_ids_of_experiment(int(experiment)) if i not in ids]
-    return ids
 
 
 @router.get("/compare", response_class=HTMLResponse, include_in_schema=False)
@@ -32,12 +24,15 @@ def compare_page(
     request: Request,
     runs: RunsQuery = [],  # noqa: B006
     baseline: str | None = None,
-    experiment: str = "",
+    experiment: int | None = None,
 ) -> HTMLResponse:
-    run_ids = _run_ids(runs, experiment)
-    if not run_ids:
+    try:
+        result = compare_runs(
+            parse_run_ids(runs), experiment_id=experiment, baseline=baseline, default_baseline=True
+        )
+    except NothingToCompare:  # nothing picked yet (or an experiment with no finished run): how to pick
         return render(request, "compare_empty.html", {"nav": "runs"})
-    result = compare_result(run_ids, default_baseline(run_ids) if baseline is None else baseline)
+    run_ids = [i for g in result.groups for i in g.run_ids]
     context = compare_view(result) | {
         "nav": "runs",
         "shared": False,
@@ -54,16 +49,6 @@ def compare_export_page(
     fmt: str,
     runs: RunsQuery = [],  # noqa: B006
     baseline: str | None = None,
-    experiment: str = "",
+    experiment: int | None = None,
 ) -> Response:
-    return compare_export(compare_result(_run_ids(runs, experiment), baseline), fmt)
-
-
-def compare_export(result: CompareResult, fmt: str) -> Response:
-    if fmt == "csv":
-        return download(compare_csv(result), "text/csv", "xlt-compare.csv")
-    if fmt == "json":
-        return download(compare_json(result), "application/json", "xlt-compare.json")
-    if fmt == "tex":
-        return download(compare_latex(result), "application/x-tex", "xlt-compare.tex")
-    raise HTTPException(status_code=404, detail=f"no export '{fmt}' (csv, json or tex)")
+    return compare_export(compare_runs(parse_run_ids(runs), experiment_id=experiment, baseline=baseline), fmt)

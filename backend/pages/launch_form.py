@@ -15,22 +15,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from backend.run_configs import expand_grid
-from worker.training.config import IntermediateConfig, RobustConfig, RunConfig, TrainConfig
+from backend.run_configs import expand_grid, flatten_config
+from worker.training.config import (
+    METHOD_PARAMS,
+    IntermediateConfig,
+    RobustConfig,
+    RunConfig,
+    TrainConfig,
+)
 from worker.training.languages import DATASET_LANGUAGES
 
-ROBUST_METHODS = {
-    "none": "None (standard fine-tuning)",
-    "rs_da": "Randomized smoothing, data augmentation (synonyms)",
-    "rs_rp": "Randomized smoothing, random perturbation (embedding noise)",
-    "adv": "Adversarial training (PGD in embedding space)",
-}
-METHOD_PARAMS: dict[str, tuple[str, ...]] = {
-    "none": (),
-    "rs_da": ("copies", "replace_prob", "keep_original", "neighbors", "embedding_k"),
-    "rs_rp": ("noise", "sigma"),
-    "adv": ("steps", "step_size", "epsilon", "norm"),
-}
 INTERMEDIATE_FIELDS = ("epochs", "learning_rate", "batch_size", "max_examples")
 TRAIN_FIELDS = (
     "epochs",
@@ -212,19 +206,9 @@ def parse_launch_form(form: Mapping[str, Any], data_dir: str | None = None) -> L
     return request
 
 
-def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def form_values(config: Mapping[str, Any] | None = None, seeds: str | None = None) -> dict[str, Any]:
     """Values to show in the form: the literature defaults, overlaid with a run's config when cloning."""
-    values: dict[str, Any] = _flatten(
+    values: dict[str, Any] = flatten_config(
         {
             "intermediate": IntermediateConfig().model_dump(),
             "robust": RobustConfig().model_dump(),
@@ -244,7 +228,7 @@ def form_values(config: Mapping[str, Any] | None = None, seeds: str | None = Non
         }
     )
     if config:
-        values.update(_flatten(config))
+        values.update(flatten_config(config))
         values["intermediate.enabled"] = bool(config.get("intermediate"))
         values["seeds"] = seeds or str((config.get("train") or {}).get("seed", 1))
     task = str(values.get("task", "xnli"))

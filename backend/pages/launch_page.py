@@ -6,20 +6,18 @@ the same submit path as the JSON API and redirects to the run, or to the sweep's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from backend import store
-from backend.api.runs import submit
-from backend.api.sweeps import SweepIn, create_sweep
 from backend.figures.style import TIER_ORDER
-from backend.pages.launch_form import ROBUST_METHODS, form_values, model_suggestions, parse_launch_form
+from backend.pages.launch_form import form_values, model_suggestions, parse_launch_form
 from backend.pages.templating import render
+from backend.services import runs
 from backend.settings import get_settings
-from worker.training.config import DEFAULT_EPOCHS
+from worker.training.config import DEFAULT_EPOCHS, ROBUST_METHODS
 from worker.training.languages import DATASET_LANGUAGES, language
 
 router = APIRouter()
@@ -49,18 +47,15 @@ def _context(
 
 
 @router.get("/launch", response_class=HTMLResponse, include_in_schema=False)
-def launch_page(request: Request) -> HTMLResponse:
-    run_id = request.query_params.get("from")
+def launch_page(
+    request: Request, from_run: Annotated[int | None, Query(alias="from", description="run to clone")] = None
+) -> HTMLResponse:
     values = form_values()
-    if run_id:
-        run = store.get_run(int(run_id)) if run_id.isdigit() else None
-        if run is None:
-            context = {"heading": f"No run {run_id} to clone", "message": "Pick a run in the runs table."}
-            return render(request, "not_found.html", context, status_code=404)
-        values = form_values(run.config)
+    if from_run is not None:
+        values = form_values(runs.get_run(from_run).config)
     elif get_settings().data_dir:  # this server has the datasets on disk: offline by default
         values |= {"data.source": "local", "data.dir": get_settings().data_dir}
-    return render(request, "launch.html", _context(values, {}, int(run_id) if run_id else None))
+    return render(request, "launch.html", _context(values, {}, from_run))
 
 
 @router.post("/launch", include_in_schema=False)
@@ -76,8 +71,8 @@ def _launch(request: Request, raw: dict[str, Any]) -> Response:
         values = form_values() | raw | {k: raw.get(k, []) for k in MULTI}
         return render(request, "launch.html", _context(values, parsed.errors), status_code=422)
     if not parsed.is_sweep:
-        created = submit(parsed.configs[0], experiment_id=None, tags=parsed.tags)
+        created = runs.submit_run(parsed.configs[0], tags=parsed.tags)
         return RedirectResponse(f"/runs/{created.id}", status_code=303)
     name = parsed.base.get("name") or f"{parsed.base['task']} sweep"
-    sweep = create_sweep(SweepIn(name=name, base=parsed.base, grid=parsed.grid, tags=parsed.tags))
+    sweep = runs.submit_sweep(name=name, base=parsed.base, grid=parsed.grid, tags=parsed.tags)
     return RedirectResponse(f"/?experiment={sweep.experiment_id}", status_code=303)

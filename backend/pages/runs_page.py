@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from backend import store
 from backend.pages.templating import render
-from backend.pages.views import ACTIVE, parse_run_ids
-from worker.training.results import RunStatus
+from backend.run_ids import parse_run_ids
+from backend.services import runs
+from worker.training.config import METHOD_LABELS, TaskName
+from worker.training.results import ACTIVE_STATUSES, RUN_STATUSES
 
 router = APIRouter()
 
-STATUSES: tuple[RunStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
-METHODS = ("baseline", "rs_da", "rs_rp", "adv", "stsb", "stsb+rs_da", "stsb+rs_rp", "stsb+adv")
 TEXT_COLUMNS = ("name", "task", "model", "method", "status")
 PAGE_SIZES = (25, 50, 100, 200)
 COLUMNS = [
@@ -57,9 +56,9 @@ def runs_page(
     }
     if sort.lstrip("-") not in dict(COLUMNS):
         sort = "-created_at"
-    result = store.list_runs(
+    query = runs.RunQuery(
         experiment_id=int(experiment) if experiment.isdigit() else None,
-        status=[status] if status else None,
+        statuses=(status,) if status else (),
         task=task or None,
         model=model or None,
         method=method or None,
@@ -69,6 +68,8 @@ def runs_page(
         page=page,
         page_size=page_size,
     )
+    table = runs.runs_table(query)
+    result = table.page
     key = sort.lstrip("-")
     sort_links = {
         col: (col if sort.startswith("-") else f"-{col}")
@@ -84,11 +85,11 @@ def runs_page(
         "active_filters": {k: v for k, v in filters.items() if v},
         "sort": sort,
         "columns": COLUMNS,
-        "statuses": STATUSES,
-        "methods": METHODS,
-        "tasks": ("xnli", "pawsx"),
-        "experiments": store.list_experiments(),
-        "tags": store.list_tags(),
+        "statuses": RUN_STATUSES,
+        "methods": METHOD_LABELS,
+        "tasks": get_args(TaskName),
+        "experiments": table.experiments,
+        "tags": table.tags,
         "page_sizes": PAGE_SIZES,
         "pages": (result.total + result.page_size - 1) // result.page_size,
     }
@@ -111,7 +112,7 @@ def runs_live(ids: str = "") -> list[dict[str, Any]]:
             "progress": r.progress,
             "stage": r.stage,
             "average": r.average,
-            "active": r.status in ACTIVE,
+            "active": r.status in ACTIVE_STATUSES,
         }
-        for r in store.get_runs(parse_run_ids([ids])[:500])
+        for r in runs.get_runs(parse_run_ids([ids], field="ids")[:500])
     ]

@@ -3,26 +3,34 @@ visitor opens (`/s/{token}`): the same charts and tables, none of the launch/can
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backend import store
-from backend.pages.compare_page import compare_export
-from backend.pages.run_page import run_export
+from backend.errors import Invalid, NotFound
+from backend.pages.downloads import compare_export, run_export
+from backend.pages.errors import error_page
 from backend.pages.templating import render
-from backend.pages.views import compare_result, compare_view, parse_run_ids, run_view
-from backend.schemas import ShareLinkOut
+from backend.pages.views import compare_view, run_view
+from backend.run_ids import parse_run_ids
+from backend.services import share_links
 
 router = APIRouter()
 
 
-def _view_ids(link: ShareLinkOut) -> list[int]:
-    if link.kind == "experiment":
-        return store.run_ids_of_experiment(int(link.view.get("experiment_id", 0)))
-    return [int(i) for i in link.view.get("runs", [])]
+def _days(text: str) -> float | None:
+    """'' → no expiry; otherwise a positive number of days."""
+    if not text.strip():
+        return None
+    try:
+        days = float(text)
+    except ValueError:
+        days = 0.0
+    if not 0 < days < float("inf"):
+        raise Invalid(f"expires_in_days: '{text}' is not a positive number of days")
+    return days
 
 
 @router.post("/shares", include_in_schema=False)
@@ -33,88 +41,67 @@ def create_share(
     baseline: str = Form(""),
     expires_in_days: str = Form(""),
 ) -> RedirectResponse:
-    if kind == "run" and run_id is not None and store.get_run(run_id) is not None:
+    if kind == "run":
         view: dict[str, Any] = {"run_id": run_id}
-    elif kind == "compare" and parse_run_ids([runs]):
-        view = {"runs": parse_run_ids([runs]), "baseline": baseline or None}
     else:
-        raise HTTPException(
-            status_code=422, detail="share: give kind=run with run_id, or kind=compare with runs"
-        )
-    days = float(expires_in_days) if expires_in_days.replace(".", "", 1).isdigit() else None
-    expires = datetime.now(UTC) + timedelta(days=days) if days else None
-    link = store.create_share_link(kind, view, expires)
+        view = {"runs": parse_run_ids([runs]), "baseline": baseline or None}
+    link = share_links.create_share_link(kind, view, _days(expires_in_days))
     return RedirectResponse(f"/shares?created={link.token}", status_code=303)
+
+
+def _target(row: share_links.ShareLinkRow) -> str:
+    """Where the owner's own (editable) view of a link is."""
+    link = row.link
+    if link.kind == "run":
+        return f"/runs/{row.run_ids[0]}"
+    baseline = f"&baseline={link.view['baseline']}" if link.view.get("baseline") else ""
+    return "/compare?runs=" + ",".join(map(str, row.run_ids)) + baseline
 
 
 @router.get("/shares", response_class=HTMLResponse, include_in_schema=False)
 def shares_page(request: Request, created: str = "") -> HTMLResponse:
-    links = store.list_share_links()
     now = datetime.now(UTC)
     rows = [
         {
-            "link": link,
-            "url": str(request.base_url).rstrip("/") + f"/s/{link.token}",
+            "link": row.link,
+            "url": str(request.base_url).rstrip("/") + f"/s/{row.link.token}",
             "state": "revoked"
-            if link.revoked
+            if row.link.revoked
             else "expired"
-            if link.expires_at and link.expires_at <= now
+            if row.link.expires_at and row.link.expires_at <= now
             else "active",
-            "target": f"/runs/{link.view.get('run_id')}"
-            if link.kind == "run"
-            else "/compare?runs="
-            + ",".join(map(str, _view_ids(link)))
-            + (f"&baseline={link.view['baseline']}" if link.view.get("baseline") else ""),
+            "target": _target(row),
         }
-        for link in links
+        for row in share_links.share_link_rows()
     ]
     return render(request, "shares.html", {"nav": "shares", "rows": rows, "created": created})
 
 
 @router.post("/shares/{token}/revoke", include_in_schema=False)
 def revoke_share(token: str) -> RedirectResponse:
-    store.revoke_share_link(token)
+    share_links.revoke_share_link(token)
     return RedirectResponse("/shares", status_code=303)
-
-
-def _link_or_404(token: str) -> ShareLinkOut:
-    link = store.get_share_link(token)
-    if link is None:
-        raise HTTPException(
-            status_code=404, detail="This share link does not exist, was revoked or has expired."
-        )
-    return link
-
-
-def _gone(request: Request, message: str) -> HTMLResponse:
-    context = {"shared": True, "heading": "This share link does not work", "message": message}
-    return render(request, "not_found.html", context, status_code=404)
 
 
 @router.get("/s/{token}", response_class=HTMLResponse, include_in_schema=False)
 def shared_view(request: Request, token: str) -> HTMLResponse:
-    link = store.get_share_link(token)
-    if link is None:
-        return _gone(
-            request, "The link does not exist, was revoked or has expired. Ask its owner for a new one."
-        )
+    try:
+        shared = share_links.open_share_link(token)
+    except NotFound as exc:
+        message = f"{exc.message} Ask its owner for a new one."
+        return error_page(request, 404, "This share link does not work", message)
     base = {"shared": True, "export_base": f"/s/{token}/export", "export_query": ""}
-    if link.kind == "run":
-        run = store.get_run(int(link.view.get("run_id", 0)))
-        if run is None:
-            return _gone(request, "The shared run no longer exists.")
-        return render(request, "run.html", run_view(run) | base)
-    run_ids = _view_ids(link)
-    result = compare_result(run_ids, link.view.get("baseline"))
-    return render(request, "compare.html", compare_view(result) | base | {"run_ids": run_ids})
+    if shared.run is not None:
+        return render(request, "run.html", run_view(shared.run) | base)
+    assert shared.comparison is not None
+    context = compare_view(shared.comparison) | base | {"run_ids": shared.run_ids}
+    return render(request, "compare.html", context)
 
 
 @router.get("/s/{token}/export.{fmt}", include_in_schema=False)
 def shared_export(token: str, fmt: str) -> Response:
-    link = _link_or_404(token)
-    if link.kind == "run":
-        run = store.get_run(int(link.view.get("run_id", 0)))
-        if run is None:
-            raise HTTPException(status_code=404, detail="The shared run no longer exists.")
-        return run_export(run, fmt)
-    return compare_export(compare_result(_view_ids(link), link.view.get("baseline")), fmt)
+    shared = share_links.open_share_link(token, with_history=False)
+    if shared.run is not None:
+        return run_export(shared.run.run, shared.run.scores, fmt)
+    assert shared.comparison is not None
+    return compare_export(shared.comparison, fmt)

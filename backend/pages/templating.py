@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 
 from backend.figures.style import TIER_LABELS, language_label, language_name
 from worker.training.languages import tier
+from worker.training.results import ACTIVE_STATUSES
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "frontend" / "templates"
 
@@ -58,6 +59,7 @@ templates.env.globals.update(
     language_name=language_name,
     tier=tier,
     tier_labels=TIER_LABELS,
+    active_statuses=ACTIVE_STATUSES,
 )
 templates.env.filters.update(when=_when, short_model=_short_model)
 

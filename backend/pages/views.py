@@ -1,6 +1,6 @@
 """What the run and compare pages show, built once for the owner's page and for a shared link.
 
-Each function calls the store and the figure builders and returns the template context; the
+Each function turns what a service returned into the template context (figures included); the
 routes only add who is looking (owner or visitor) and where the export links point.
 """
 
@@ -8,17 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend import store
-from backend.compare import build_compare
-from backend.figures.compare_figures import (
-    cell_index,
-    compare_languages,
-    delta_bars,
-    group_labels,
-    grouped_bars,
-    groups_heatmap,
-    tier_bars,
-)
+from backend.compare import cell_index, compare_languages, group_labels
+from backend.figures.compare_figures import delta_bars, grouped_bars, groups_heatmap, tier_bars
 from backend.figures.run_figures import (
     display_order,
     generalized_heatmap,
@@ -27,20 +18,10 @@ from backend.figures.run_figures import (
     task_scores,
 )
 from backend.figures.style import TIER_ORDER
-from backend.pages.launch_form import METHOD_PARAMS
-from backend.schemas import CompareResult, RunOut
-
-ACTIVE = ("queued", "running")
-
-
-def parse_run_ids(values: list[str]) -> list[int]:
-    """'1,2,3' or repeated runs=1&runs=2 → [1, 2, 3], order kept, duplicates and junk dropped."""
-    ids: list[int] = []
-    for value in values:
-        for part in value.replace(" ", ",").split(","):
-            if part.strip().isdigit() and int(part) not in ids:
-                ids.append(int(part))
-    return ids
+from backend.schemas import CompareResult
+from backend.services.runs import RunDetails
+from worker.training.config import METHOD_PARAMS
+from worker.training.results import ACTIVE_STATUSES
 
 
 def config_rows(config: dict[str, Any]) -> list[tuple[str, str]]:
@@ -68,8 +49,8 @@ def config_rows(config: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def run_view(run: RunOut) -> dict[str, Any]:
-    scores = store.get_scores(run.id)
+def run_view(details: RunDetails) -> dict[str, Any]:
+    run, scores = details.run, details.scores
     source = str(run.config.get("source_language", "en"))
     accuracy = task_scores(scores, "accuracy")
     rows = display_order(accuracy, source)
@@ -83,28 +64,15 @@ def run_view(run: RunOut) -> dict[str, Any]:
         "summary": summary,
         "tiers": [t for t in TIER_ORDER if (summary.get("by_resource_tier") or {}).get(t) is not None],
         "bars": language_bars(scores, source) if accuracy else None,
-        "loss": loss_curve(store.get_history(run.id, max_points=500)),
+        "loss": loss_curve(details.history),
         "heatmap": generalized_heatmap(
             generalized["languages"], generalized["accuracy"], generalized.get("dataset", run.task)
         )
         if isinstance(generalized, dict) and generalized.get("languages")
         else None,
-        "active": run.status in ACTIVE,
+        "active": run.status in ACTIVE_STATUSES,
         "config_rows": config_rows(run.config),
     }
-
-
-def default_baseline(run_ids: list[int]) -> str | None:
-    """The group of the first run trained without a method ('baseline'), else the first run's group."""
-    runs = store.get_runs(run_ids)
-    plain = [r for r in runs if r.method == "baseline"]
-    chosen = plain[0] if plain else (runs[0] if runs else None)
-    return None if chosen is None else f"run:{chosen.id}"
-
-
-def compare_result(run_ids: list[int], baseline: str | None, metric: str = "accuracy") -> CompareResult:
-    runs, scores = store.compare_inputs(run_ids, metric)
-    return build_compare(runs, scores, metric, baseline or None)
 
 
 def _best(values: list[float | None]) -> float | None:

@@ -10,7 +10,6 @@ loss points, progress, heartbeat; returns the cancel flag) → complete_run | fa
     common.py       column sets, row → pydantic, driver-level batch inserts
 """
 
-from backend.store.common import FINISHED, SORTABLE
 from backend.store.lifecycle import (
     claim_run,
     complete_run,
@@ -25,7 +24,6 @@ from backend.store.lifecycle import (
 from backend.store.runs import (
     CompareRun,
     compare_inputs,
-    create_experiment,
     create_run,
     create_sweep,
     get_experiment,
@@ -45,13 +43,10 @@ from backend.store.runs import (
 from backend.store.share_links import create_share_link, get_share_link, list_share_links, revoke_share_link
 
 __all__ = [
-    "FINISHED",
-    "SORTABLE",
     "CompareRun",
     "claim_run",
     "compare_inputs",
     "complete_run",
-    "create_experiment",
     "create_run",
     "create_share_link",
     "create_sweep",

@@ -16,7 +16,6 @@ from backend.schemas import ExperimentOut, RunOut
 RUN_COLUMNS = tuple(Run.__table__.c)
 # Lists leave out the large per-run fields (summary JSON, traceback): get_run has them.
 LIST_COLUMNS = tuple(c for c in Run.__table__.c if c.name not in ("summary", "traceback"))
-FINISHED = ("succeeded", "failed", "cancelled")
 SORTABLE = {
     "id": Run.id,
     "created_at": Run.created_at,
@@ -33,8 +32,9 @@ SORTABLE = {
 }
 
 
-def finite(value: float) -> bool:
-    return math.isfinite(value)
+def finite(value: float | None) -> bool:
+    """A number PostgreSQL and charts can hold (not None, NaN or ±inf)."""
+    return value is not None and math.isfinite(value)
 
 
 def json_safe(value: Any) -> Any:

@@ -20,7 +20,7 @@ from backend.store.common import (
 )
 from backend.store.runs import create_run, get_run
 from worker.training.config import RunConfig
-from worker.training.results import HistoryPoint, RunResult
+from worker.training.results import ACTIVE_STATUSES, HistoryPoint, RunResult
 
 # ── the worker's side ────────────────────────────────────────────────────────────────────────────
 
@@ -84,11 +84,6 @@ def is_cancel_requested(run_id: int) -> bool:
         return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 
 
-def _task_average(task: str, split: str, scores: Iterable[Any]) -> float | None:
-    values = [x.value for x in scores if x.dataset == task and x.metric == "accuracy" and x.split == split]
-    return sum(values) / len(values) if values else None
-
-
 def _history_rows(run_id: int, history: Sequence[HistoryPoint]) -> list[tuple[Any, ...]]:
     rows = []
     for p in history:
@@ -101,9 +96,9 @@ def _history_rows(run_id: int, history: Sequence[HistoryPoint]) -> list[tuple[An
 def complete_run(run_id: int, result: RunResult, *, include_history: bool = False) -> None:
     """Store a finished run: scores (one batch insert), summary, average, status. One transaction.
 
+    The run's average is the evaluation summary's (computed once, where the scores are made).
     `include_history` also stores result.history as loss/lr points (imports; the worker streams them instead).
     """
-    config = result.config
     summary = result.summary.model_dump(mode="json")
     for extra in ("selected_checkpoint", "timings", "environment", "generalized", "augmentation"):
         value = getattr(result, extra)
@@ -119,7 +114,6 @@ def complete_run(run_id: int, result: RunResult, *, include_history: bool = Fals
         )
         if include_history:
             insert_many(s, "metric_points", POINT_COLUMNS, _history_rows(run_id, result.history))
-        split = (config.get("eval") or {}).get("split", "test")
         now = utcnow()
         s.execute(
             update(Run)
@@ -130,7 +124,7 @@ def complete_run(run_id: int, result: RunResult, *, include_history: bool = Fals
                 finished_at=now,
                 heartbeat_at=now,
                 summary=summary,
-                average=_task_average(config.get("task", ""), split, scores),
+                average=result.summary.average if finite(result.summary.average) else None,
             )
         )
 
@@ -177,9 +171,7 @@ def request_cancel(run_id: int) -> RunOut | None:
     """Cancel: a queued run becomes cancelled at once; a running one gets the flag its worker polls."""
     with session() as s:
         s.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.status.in_(("queued", "running")))
-            .values(cancel_requested=True)
+            update(Run).where(Run.id == run_id, Run.status.in_(ACTIVE_STATUSES)).values(cancel_requested=True)
         )
         s.execute(
             update(Run)

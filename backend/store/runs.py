@@ -63,14 +63,6 @@ def create_run(
         return run_out(run, tag_list)
 
 
-def create_experiment(name: str, description: str = "", spec: dict[str, Any] | None = None) -> ExperimentOut:
-    with session() as s:
-        exp = Experiment(name=name, description=description, spec=spec, created_at=utcnow())
-        s.add(exp)
-        s.flush()
-        return experiment_out(exp, 0)
-
-
 def create_sweep(
     name: str,
     description: str,

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from backend.figures.compare_figures import delta_bars, grouped_bars, groups_heatmap, tier_bars
 from backend.figures.run_figures import generalized_heatmap, language_bars, loss_curve
-from backend.figures.style import ordered_languages, short_group_labels
+from backend.compare import short_group_labels
+from backend.figures.style import ordered_languages
 from backend.schemas import CompareCell, CompareGroup, CompareResult, MetricSeries, ScoreOut
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

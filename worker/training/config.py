@@ -8,7 +8,7 @@ rejected so that a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -80,6 +80,38 @@ class RobustConfig(_Strict):
     step_size: float = Field(default=1e-3, gt=0)
     epsilon: float = Field(default=1e-2, gt=0)
     norm: Literal["l2", "linf"] = "l2"
+
+
+# The robust-training vocabulary beside its config: what each method is called on the launch form and
+# which RobustConfig fields belong to it (the form shows, and the run page lists, only those).
+ROBUST_METHODS: dict[str, str] = {
+    "none": "None (standard fine-tuning)",
+    "rs_da": "Randomized smoothing, data augmentation (synonyms)",
+    "rs_rp": "Randomized smoothing, random perturbation (embedding noise)",
+    "adv": "Adversarial training (PGD in embedding space)",
+}
+METHOD_PARAMS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "rs_da": ("copies", "replace_prob", "keep_original", "neighbors", "synonyms_path", "embedding_k"),
+    "rs_rp": ("noise", "sigma"),
+    "adv": ("steps", "step_size", "epsilon", "norm"),
+}
+
+
+def label_for_method(intermediate: str | None, robust: RobustMethod) -> str:
+    """'stsb+rs_da', 'rs_rp' or 'baseline': the method label runs are grouped, filtered and charted by."""
+    parts = [intermediate] if intermediate else []
+    if robust != "none":
+        parts.append(robust)
+    return "+".join(parts) or "baseline"
+
+
+# Every method label a run can have: no intermediate stage or each intermediate task × each method.
+METHOD_LABELS: tuple[str, ...] = tuple(
+    label_for_method(stage, method)
+    for stage in (None, *get_args(IntermediateConfig.model_fields["task"].annotation))
+    for method in get_args(RobustMethod)
+)
 
 
 class TrainConfig(_Strict):
@@ -168,10 +200,7 @@ class RunConfig(_Strict):
     @property
     def method_label(self) -> str:
         """Short label such as 'stsb+rs_da' or 'baseline', used for grouping and charts."""
-        parts: list[str] = [self.intermediate.task] if self.intermediate else []
-        if self.robust.method != "none":
-            parts.append(self.robust.method)
-        return "+".join(parts) or "baseline"
+        return label_for_method(self.intermediate.task if self.intermediate else None, self.robust.method)
 
 
 def parse_config(data: dict[str, Any]) -> RunConfig:

@@ -5,11 +5,15 @@ Pure pydantic, no torch: the backend reads these to store a finished run row by 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
+# The run-status vocabulary, owned here for the store, the API, the pages, the templates and the JS.
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+ACTIVE_STATUSES: tuple[RunStatus, ...] = ("queued", "running")  # may still change: cancel applies
+FINISHED_STATUSES: tuple[RunStatus, ...] = ("succeeded", "failed", "cancelled")  # final
 
 
 class Score(BaseModel):

@@ -3,6 +3,8 @@ const table = document.getElementById("runs-table");
 const button = document.getElementById("compare-selected");
 const count = document.getElementById("selected-count");
 const selectAll = document.getElementById("select-all");
+// Statuses that can still change (rendered from worker/training/results.py ACTIVE_STATUSES).
+const activeStatuses = table.dataset.activeStatuses.split(" ");
 
 function boxes() {
   return [...table.querySelectorAll("tbody input[name=runs]")];
@@ -26,7 +28,7 @@ function pct(value) {
 
 async function poll() {
   const rows = [...table.querySelectorAll("tbody tr[data-run-id]")].filter((r) =>
-    ["queued", "running"].includes(r.dataset.status),
+    activeStatuses.includes(r.dataset.status),
   );
   if (rows.length === 0) return;
   try {

@@ -1,0 +1,28 @@
+"""Run ids from a query string: `runs=1,2,3`, `runs=1&runs=2` or `1 2 3`, for the API and the pages.
+
+Anything that is not a run id is an error (422), never silently dropped: a comparison that quietly
+left out a mistyped run would look complete and be wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from backend.errors import Invalid
+
+MAX_RUN_ID = 2**31 - 1  # runs.id is an INTEGER column: a larger number is no run (PostgreSQL would raise)
+_SEPARATORS = re.compile(r"[\s,]+")
+
+
+def parse_run_ids(values: Iterable[str], field: str = "runs") -> list[int]:
+    """Ids in the order given, duplicates removed; raises Invalid naming the first bad part."""
+    ids: list[int] = []
+    for value in values:
+        for part in _SEPARATORS.split(value):
+            if not part:
+                continue
+            if not (part.isascii() and part.isdigit()) or int(part) > MAX_RUN_ID:
+                raise Invalid(f"{field}: '{part}' is not a run id")
+            ids.append(int(part))
+    return list(dict.fromkeys(ids))

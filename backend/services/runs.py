@@ -1,0 +1,221 @@
+"""Runs: submit one or a sweep, retry, cancel, tag and annotate; read runs and their results.
+
+Submitting inserts the queued run(s) first and sends the task(s) only after the commit, so a worker
+never receives a run it cannot find; when the broker is unreachable the run is failed at once (not
+left queued forever) and the caller gets Unavailable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend import queue, store
+from backend.errors import Conflict, Invalid, NotFound, Unavailable
+from backend.run_configs import validate_config, validate_sweep
+from backend.schemas import (
+    ExperimentOut,
+    MetricSeries,
+    RunCreated,
+    RunOut,
+    RunPage,
+    ScoreOut,
+    SweepCreated,
+)
+from backend.settings import get_settings
+from worker.training.config import RunConfig
+from worker.training.results import ACTIVE_STATUSES, RUN_STATUSES
+
+# ── submitting ───────────────────────────────────────────────────────────────────────────────────
+
+
+def _submit(
+    config: RunConfig, *, experiment_id: int | None, tags: Sequence[str], retry_of: int | None = None
+) -> RunCreated:
+    name = queue.queue_for(config)
+    task_id = queue.new_task_id()
+    run = store.create_run(
+        config, queue=name, task_id=task_id, experiment_id=experiment_id, tags=tags, retry_of=retry_of
+    )
+    try:
+        queue.enqueue_run(run.id, name, task_id)
+    except Exception as exc:
+        store.fail_run(run.id, f"could not reach the broker: {exc}")
+        raise Unavailable(f"run {run.id} not queued: broker unreachable ({exc})") from exc
+    return RunCreated(id=run.id, status="queued", queue=name, experiment_id=experiment_id)
+
+
+def submit_run(
+    config: RunConfig | Mapping[str, Any],
+    *,
+    experiment_id: int | None = None,
+    tags: Sequence[str] = (),
+) -> RunCreated:
+    """Validate (a JSON object, or an already validated config), insert the queued run, send its task.
+
+    Raises Invalid naming the field (nothing stored), Unavailable when the broker is down.
+    """
+    parsed = config if isinstance(config, RunConfig) else validate_config(config, get_settings().data_dir)
+    if experiment_id is not None and store.get_experiment(experiment_id) is None:
+        raise Invalid(f"experiment_id: no experiment {experiment_id}")
+    return _submit(parsed, experiment_id=experiment_id, tags=tags)
+
+
+def submit_sweep(
+    *,
+    name: str,
+    base: Mapping[str, Any],
+    grid: Mapping[str, list[Any]],
+    description: str = "",
+    tags: Sequence[str] = (),
+) -> SweepCreated:
+    """Every combination of `grid` over `base` as one experiment; all validated before any is stored."""
+    configs = validate_sweep(dict(base), dict(grid), get_settings().data_dir)
+    planned = [(cfg, queue.queue_for(cfg), queue.new_task_id()) for cfg in configs]
+    spec = {"base": dict(base), "grid": dict(grid)}
+    experiment, run_ids = store.create_sweep(name, description, spec, planned, tags=tags)
+    for i, (run_id, (_cfg, queue_name, task_id)) in enumerate(zip(run_ids, planned, strict=True)):
+        try:
+            queue.enqueue_run(run_id, queue_name, task_id)
+        except Exception as exc:
+            for later in run_ids[i:]:
+                store.fail_run(later, f"could not reach the broker: {exc}")
+            raise Unavailable(f"broker unreachable after {i} runs queued ({exc})") from exc
+    return SweepCreated(experiment_id=experiment.id, run_ids=run_ids)
+
+
+def retry_run(run_id: int) -> RunCreated:
+    """A new queued run with the same config, experiment and tags (`retry_of` points back)."""
+    run = get_run(run_id)
+    config = RunConfig.model_validate(run.config)
+    return _submit(config, experiment_id=run.experiment_id, tags=run.tags, retry_of=run_id)
+
+
+# ── changing a run ───────────────────────────────────────────────────────────────────────────────
+
+
+def cancel_run(run_id: int) -> RunOut:
+    """A queued run is cancelled at once; a running one stops at its worker's next flush."""
+    run = get_run(run_id)
+    if run.status not in ACTIVE_STATUSES:
+        raise Conflict(f"run {run_id} is already {run.status}")
+    cancelled = store.request_cancel(run_id)
+    if cancelled is None:
+        raise NotFound(f"run {run_id} not found")
+    return cancelled
+
+
+def set_tags(run_id: int, tags: Iterable[str]) -> list[str]:
+    """Replace the run's tags; returns them sorted and de-duplicated."""
+    _require_run(run_id)
+    return store.set_tags(run_id, tags)
+
+
+def set_notes(run_id: int, notes: str) -> RunOut:
+    _require_run(run_id)
+    store.set_notes(run_id, notes)
+    return get_run(run_id)
+
+
+# ── reading runs ─────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class RunQuery:
+    """Filters, sort and page of a run list (the API's query parameters and the runs table's)."""
+
+    experiment_id: int | None = None
+    statuses: tuple[str, ...] = ()
+    task: str | None = None
+    model: str | None = None
+    method: str | None = None
+    tag: str | None = None
+    seed: int | None = None
+    search: str | None = None
+    sort: str = "-created_at"
+    page: int = 1
+    page_size: int = 50
+
+
+@dataclass(frozen=True)
+class RunsTable:
+    """The runs table page: one page of runs and what its filters offer."""
+
+    page: RunPage
+    experiments: list[ExperimentOut]
+    tags: list[str]
+
+
+@dataclass(frozen=True)
+class RunDetails:
+    """One run with its scores and (down-sampled) loss/lr/dev series."""
+
+    run: RunOut
+    scores: list[ScoreOut]
+    history: list[MetricSeries] = field(default_factory=list)
+
+
+def _require_run(run_id: int) -> None:
+    if not store.run_exists(run_id):
+        raise NotFound(f"run {run_id} not found")
+
+
+def get_run(run_id: int) -> RunOut:
+    run = store.get_run(run_id)
+    if run is None:
+        raise NotFound(f"run {run_id} not found")
+    return run
+
+
+def get_runs(run_ids: Sequence[int]) -> list[RunOut]:
+    """Runs by id in the order asked; ids that are no run are left out (a live feed of a table)."""
+    return store.get_runs(run_ids)
+
+
+def list_runs(query: RunQuery) -> RunPage:
+    """Raises Invalid for an unknown status or sort column."""
+    unknown = [s for s in query.statuses if s not in RUN_STATUSES]
+    if unknown:
+        raise Invalid(f"status: unknown {', '.join(unknown)}; allowed: {', '.join(RUN_STATUSES)}")
+    try:
+        return store.list_runs(
+            experiment_id=query.experiment_id,
+            status=list(query.statuses) or None,
+            task=query.task,
+            model=query.model,
+            method=query.method,
+            tag=query.tag,
+            seed=query.seed,
+            search=query.search,
+            sort=query.sort,
+            page=query.page,
+            page_size=query.page_size,
+        )
+    except ValueError as exc:  # unknown sort column
+        raise Invalid(str(exc)) from exc
+
+
+def runs_table(query: RunQuery) -> RunsTable:
+    return RunsTable(page=list_runs(query), experiments=store.list_experiments(), tags=store.list_tags())
+
+
+def get_scores(run_id: int) -> list[ScoreOut]:
+    scores = store.get_scores(run_id)
+    if not scores:
+        _require_run(run_id)
+    return scores
+
+
+def get_history(run_id: int, *, max_points: int = 1000, names: Sequence[str] = ()) -> list[MetricSeries]:
+    history = store.get_history(run_id, max_points=max_points, names=list(names) or None)
+    if not history:
+        _require_run(run_id)
+    return history
+
+
+def run_details(run_id: int, *, history_points: int = 500, with_history: bool = True) -> RunDetails:
+    """What the run page (and its exports and live feed) shows."""
+    run = get_run(run_id)
+    history = store.get_history(run_id, max_points=history_points) if with_history else []
+    return RunDetails(run=run, scores=store.get_scores(run_id), history=history)

@@ -8,6 +8,7 @@ WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY backend backend
 COPY worker worker
+COPY xlt xlt
 COPY migrations migrations
 COPY frontend frontend
 RUN pip install -e .

@@ -44,7 +44,7 @@ def run_method(method: str, seed: int | None) -> float:
         [
             sys.executable,
             "-m",
-            "backend.cli",
+            "xlt.cli",
             "train",
             handle.name,
             "--out",

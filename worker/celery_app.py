@@ -1,9 +1,8 @@
-"""The Celery app of XLT Lab workers (`celery -A worker.celery_app worker` or `xlt worker`).
+"""The Celery app of XLT Lab workers (`celery -A worker.celery_app worker`, or `xlt worker`).
 
-Configuration lives in backend.queue.make_celery, shared with the sender. A worker consumes the
-queues in XLT_WORKER_QUEUES (default: gpu and cpu) one task at a time with the solo pool: one
-process per GPU (start one `xlt worker` per GPU with CUDA_VISIBLE_DEVICES set), no fork after
-torch is loaded, and the cancel flag is read by the training loop itself.
+Configuration lives in backend.queue.make_celery, shared with the sender. The app finds its one
+task through `include` (worker.tasks uses `shared_task`), so the app and the task module do not
+import each other; `xlt worker` (xlt/worker.py) starts it with XLT Lab's queues and pool.
 """
 
 from __future__ import annotations
@@ -13,27 +12,3 @@ from backend.settings import get_settings
 
 app = make_celery(get_settings())
 app.conf.include = ["worker.tasks"]
-
-
-def worker_argv() -> list[str]:
-    settings = get_settings()
-    return [
-        "worker",
-        "--queues",
-        ",".join(settings.consumed_queues),
-        "--concurrency",
-        str(settings.worker_concurrency),
-        "--pool",
-        "solo" if settings.worker_concurrency == 1 else "prefork",
-        "--loglevel",
-        settings.log_level.upper(),
-        "--without-gossip",
-        "--without-mingle",
-    ]
-
-
-def run_worker() -> int:
-    import worker.tasks  # noqa: F401  (registers xlt.train_run)
-
-    app.worker_main(worker_argv())
-    return 0

@@ -1,5 +1,8 @@
 """The one task: xlt.train_run(run_id). Thin: claim the run, train with a DbReporter, store the outcome.
 
+A `shared_task`: it binds to whichever Celery app loads this module (worker.celery_app includes it),
+so the task does not import the app.
+
 The database row is the source of truth: a run that is not queued any more (cancelled while waiting,
 or already taken) is skipped; exceptions become status failed with message and traceback.
 """
@@ -11,10 +14,11 @@ import logging
 import socket
 import traceback
 
+from celery import shared_task
+
 from backend import store
 from backend.queue import TASK_NAME
 from backend.settings import get_settings
-from worker.celery_app import app
 from worker.db_reporter import DbReporter
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,6 @@ def execute_run(run_id: int, task_id: str | None = None) -> str:
         return "failed"
 
 
-@app.task(name=TASK_NAME, bind=True, acks_late=True, ignore_result=True)
+@shared_task(name=TASK_NAME, bind=True, acks_late=True, ignore_result=True)
 def train_run(self, run_id: int) -> str:  # type: ignore[no-untyped-def]
     return execute_run(run_id, self.request.id)

@@ -32,7 +32,7 @@ def test_xlt_serve_migrates_and_serves_without_torch_under_300_mib(tmp_path: Pat
     env["XLT_HOME"] = str(tmp_path / "home")
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--no-worker", "--port", str(port)],
+        [sys.executable, "-m", "xlt.cli", "serve", "--no-worker", "--port", str(port)],
         cwd=REPO,
         env=env,
         stdout=log,
@@ -65,7 +65,7 @@ def test_xlt_serve_migrates_and_serves_without_torch_under_300_mib(tmp_path: Pat
         config = tmp_path / "run.yaml"
         config.write_text("task: xnli\nmodel: some/model\ntrain: {device: cpu}\n")
         submitted = subprocess.run(
-            [sys.executable, "-m", "backend.cli", "submit", str(config), "--url", f"http://127.0.0.1:{port}"],
+            [sys.executable, "-m", "xlt.cli", "submit", str(config), "--url", f"http://127.0.0.1:{port}"],
             cwd=REPO,
             env=env,
             capture_output=True,
@@ -75,7 +75,7 @@ def test_xlt_serve_migrates_and_serves_without_torch_under_300_mib(tmp_path: Pat
         assert submitted.stdout.startswith("run 1 queued on cpu")
         config.write_text("task: xnli\nmodel: m\ntrain: {batch_size: 0}\n")
         rejected = subprocess.run(
-            [sys.executable, "-m", "backend.cli", "submit", str(config), "--url", f"http://127.0.0.1:{port}"],
+            [sys.executable, "-m", "xlt.cli", "submit", str(config), "--url", f"http://127.0.0.1:{port}"],
             cwd=REPO,
             env=env,
             capture_output=True,
@@ -132,7 +132,7 @@ def test_sigterm_to_xlt_serve_stops_its_local_worker(tmp_path: Path) -> None:
     env["XLT_HOME"] = str(tmp_path / "home")
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "xlt.cli", "serve", "--port", str(port)],
         cwd=REPO,
         env=env,
         stdout=log,

@@ -25,14 +25,14 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class WorkerProcess:
-    """`python -m backend.cli worker` with the current XLT_ environment; log kept for failure messages."""
+    """`python -m xlt.cli worker` with the current XLT_ environment; log kept for failure messages."""
 
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
         env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "worker"],
+            [sys.executable, "-m", "xlt.cli", "worker"],
             cwd=REPO,
             env=env,
             stdout=self._log,

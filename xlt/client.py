@@ -1,4 +1,5 @@
-"""`xlt submit CONFIG`: post a run config (or a sweep) to a running XLT Lab and print the new id(s)."""
+"""Client verbs over the JSON API. `xlt submit CONFIG`: post a run config (or a sweep) to a running
+XLT Lab and print the new id(s)."""
 
 from __future__ import annotations
 

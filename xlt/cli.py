@@ -42,15 +42,15 @@ def main(argv: list[str] | None = None) -> int:
 
         return train_command(args.config, args.out)
     if args.verb == "serve":
-        from backend.serve import serve
+        from xlt.serve import serve
 
         return serve(host=args.host, port=args.port, with_worker=not args.no_worker)
     if args.verb == "worker":
-        from worker.celery_app import run_worker
+        from xlt.worker import run_worker
 
         return run_worker()
     if args.verb == "submit":
-        from backend.submit import submit_command
+        from xlt.client import submit_command
 
         return submit_command(args.config, url=args.url, sweep=args.sweep, tags=args.tag)
     if args.verb == "db" and args.db_verb == "upgrade":

@@ -1,7 +1,7 @@
 """`xlt serve`: migrate, start one local worker (embedded default), and serve the app with uvicorn.
 
 One uvicorn process: asyncio/uvloop set TCP_NODELAY on every accepted socket, so kept-alive
-connections do not pay Nagle's ~40 ms (tests/backend/test_serve.py measures it).
+connections do not pay Nagle's ~40 ms (tests/xlt/test_serve.py measures it).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _die_with_parent() -> None:
 def start_worker() -> subprocess.Popen[bytes]:
     """The local worker: `xlt worker` in a child process with the same environment."""
     return subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "worker"], env=os.environ.copy(), preexec_fn=_die_with_parent
+        [sys.executable, "-m", "xlt.cli", "worker"], env=os.environ.copy(), preexec_fn=_die_with_parent
     )
 
 

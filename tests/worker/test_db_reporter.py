@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import event
@@ -54,3 +57,76 @@ def test_cancel_flag_is_read_at_the_next_flush(run_id: int) -> None:
     store.request_cancel(run_id)
     assert reporter.should_stop()
     reporter.close()
+
+
+class _PointStore:
+    """Stands in for backend.store.record_progress: counts the points each flush writes."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def record_progress(
+        self,
+        run_id: int,
+        *,
+        progress: float | None = None,
+        stage: str | None = None,
+        points: Sequence[tuple[str, str, int, float]] = (),
+    ) -> bool:
+        self.written += len(points)  # the real store turns the batch into rows right here
+        return False
+
+
+class _PointReadDuringAFlush:
+    """A loss point whose `loss` is read while the heartbeat thread flushes, start to finish: what a
+    thread switch at that instant does (free-threaded Python, or any switch between the trainer's
+    reading the buffer and appending to it)."""
+
+    stage = "task"
+    lr = 1e-5
+
+    def __init__(self, step: int, reporter: DbReporter) -> None:
+        self.step = step
+        self.reporter = reporter
+
+    @property
+    def loss(self) -> float:
+        beat = threading.Thread(target=self.reporter.flush)
+        beat.start()
+        beat.join(timeout=10)
+        return 1.0 / self.step
+
+
+def test_a_flush_between_reading_and_appending_a_step_loses_no_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    points = _PointStore()
+    monkeypatch.setattr(store, "record_progress", points.record_progress)
+    reporter = DbReporter(1, flush_interval=3600)
+    for step in range(1, 4):
+        reporter.on_step(cast(HistoryPoint, _PointReadDuringAFlush(step, reporter)), step / 3)
+    reporter.close()
+    assert points.written == 3 * 2  # a loss and an lr point per step
+
+
+def test_points_logged_while_the_heartbeat_thread_flushes_are_never_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The trainer's thread adds points while the real heartbeat thread flushes every 0.1 ms.
+
+    A 1 µs switch interval lets the heartbeat in at every chance; on CPython with the GIL the chance
+    comes inside on_evaluation's extend (its generator runs Python frames), so an unlocked add loses
+    points to a buffer that was already written within a few thousand steps.
+    """
+    points = _PointStore()
+    monkeypatch.setattr(store, "record_progress", points.record_progress)
+    metrics = {f"accuracy_{i}": 0.5 for i in range(50)}
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        reporter = DbReporter(1, flush_interval=3600, heartbeat_interval=1e-4)
+        for step in range(1, 3001):
+            reporter.on_step(_point(step), step / 3000)
+            reporter.on_evaluation("task", step, metrics)
+        reporter.close()
+    finally:
+        sys.setswitchinterval(switch)
+    assert points.written == 3000 * (2 + len(metrics))

@@ -18,9 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backend import store  # noqa: E402
-from backend.api.compare import compare_runs  # noqa: E402
-from tests.backend.results_factory import fake_result, tiny_config  # noqa: E402
-from tests.backend.services import embedded  # noqa: E402
+from backend.services.compare import compare_runs  # noqa: E402
+from tests.factories import embedded, fake_result, tiny_config  # noqa: E402
 from worker.training.languages import DATASET_LANGUAGES  # noqa: E402
 
 LANGS = list(DATASET_LANGUAGES["xnli"])
@@ -49,7 +48,7 @@ def main(n_runs: int) -> None:
         one = median_ms(lambda: store.import_result(results[0]))
         print("store one finished run (15 scores, 1000 loss points):", one)
         group = ids[-40:]
-        compared = median_ms(lambda: compare_runs(group, f"run:{group[0]}", "accuracy"))
+        compared = median_ms(lambda: compare_runs(group, baseline=f"run:{group[0]}"))
         print("compare 40 runs (grouped by seed):", compared)
         print("list 1000 runs with averages:", median_ms(lambda: store.list_runs(page_size=1000), 10))
         middle = ids[len(ids) // 2]

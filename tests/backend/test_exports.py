@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
 
 from backend.exports import (
     compare_csv,
@@ -15,23 +14,8 @@ from backend.exports import (
     run_scores_csv,
     run_scores_json,
 )
-from backend.schemas import RunOut, ScoreOut
-from tests.backend.test_figures import make_compare
-
-
-def make_run() -> RunOut:
-    return RunOut(
-        id=7,
-        name='a,b "quoted"',
-        status="succeeded",
-        task="xnli",
-        model="m",
-        method="baseline",
-        seed=1,
-        config={"task": "xnli"},
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
-
+from backend.schemas import ScoreOut
+from tests.factories import make_compare, make_run
 
 SCORES = [
     ScoreOut(dataset="xnli", language="sw", split="test", metric="accuracy", value=0.61, n=498),

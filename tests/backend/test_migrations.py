@@ -11,7 +11,7 @@ from backend.db import get_engine
 from backend.migrate import upgrade
 from backend.models import Base
 from backend.settings import Settings
-from tests.backend.services import postgres_database
+from tests.factories import postgres_database
 
 
 def _diff(url: str) -> list[object]:

@@ -14,17 +14,11 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.backend.services import embedded
-from tests.tiny_model import build_tiny_model
-from tests.worker.conftest import WorkerProcess
+from tests.factories import REPO, Dashboard, WorkerProcess, build_tiny_model, embedded
 
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "test-output"
 CHROMIUM = os.environ.get("XLT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -44,17 +38,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@dataclass
-class Dashboard:
-    url: str
-    tiny_model: Path
-    worker: WorkerProcess
-    server_log: Path
-
-    def server_log_tail(self, n: int = 3000) -> str:
-        return self.server_log.read_text(errors="replace")[-n:]
 
 
 @pytest.fixture(scope="session")
@@ -127,10 +110,3 @@ def page(browser: object) -> Iterator[object]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
-
-
-def screenshot(page: object, name: str) -> Path:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
-    return path

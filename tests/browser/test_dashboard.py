@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, Dashboard, screenshot
+from tests.factories import SCREENSHOTS, Dashboard, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.tiny_model import build_tiny_model
+from tests.factories import build_tiny_model
 from worker.training.config import RunConfig
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

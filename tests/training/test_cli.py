@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.training.conftest import REPO
+from tests.factories import REPO
 from worker.training.results import RunResult
 
 XLT = REPO / ".venv" / "bin" / "xlt"

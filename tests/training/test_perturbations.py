@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 import torch
 
-from tests.training.conftest import data_dir
+from tests.factories import data_dir
 from worker.training.perturbations import (
     Norm,
     embedding_neighbors,

@@ -13,8 +13,7 @@ from sqlalchemy import event
 
 from backend import store
 from backend.db import get_engine
-from tests.backend.results_factory import tiny_config
-from tests.backend.services import embedded
+from tests.factories import embedded, tiny_config
 from worker.db_reporter import DbReporter
 from worker.training.config import RunConfig
 from worker.training.results import HistoryPoint

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.settings import Settings
-from tests.backend.services import embedded, postgres_redis
+from tests.factories import embedded, postgres_redis
 
 LANGS = ["en", "de", "sw"]
 

@@ -9,7 +9,7 @@ import yaml
 
 from backend.settings import Settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _compose() -> dict[str, Any]:

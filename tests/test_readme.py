@@ -7,7 +7,7 @@ from pathlib import Path
 
 from backend.settings import Settings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_readme_configuration_table_lists_exactly_the_settings() -> None:

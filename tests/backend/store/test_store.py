@@ -10,7 +10,7 @@ from sqlalchemy import event
 from backend import store
 from backend.db import get_engine
 from backend.settings import Settings
-from tests.backend.results_factory import fake_result, tiny_config
+from tests.factories import fake_result, tiny_config
 from worker.training.config import RunConfig
 
 

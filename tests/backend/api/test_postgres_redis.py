@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from backend import store
 from backend.queue import queue_depth
 from backend.settings import Settings
-from tests.backend.results_factory import fake_result, tiny_config
+from tests.factories import fake_result, tiny_config
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 

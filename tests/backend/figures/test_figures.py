@@ -4,44 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from backend.compare import short_group_labels
 from backend.figures.compare_figures import delta_bars, grouped_bars, groups_heatmap, tier_bars
 from backend.figures.run_figures import generalized_heatmap, language_bars, loss_curve
-from backend.compare import short_group_labels
 from backend.figures.style import ordered_languages
-from backend.schemas import CompareCell, CompareGroup, CompareResult, MetricSeries, ScoreOut
+from backend.schemas import MetricSeries, ScoreOut
+from tests.factories import make_compare
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def score(lang: str, value: float, metric: str = "accuracy", dataset: str = "xnli") -> ScoreOut:
     return ScoreOut(dataset=dataset, language=lang, split="test", metric=metric, value=value, n=100)
-
-
-def make_compare(baseline: str | None = "xnli · m · baseline") -> CompareResult:
-    groups = [
-        CompareGroup(
-            key="xnli · m · baseline", run_ids=[1, 2], seeds=[1, 2], config={"source_language": "en"}
-        ),
-        CompareGroup(key="xnli · m · rs_rp", run_ids=[3, 4], seeds=[1, 2], config={"source_language": "en"}),
-    ]
-    langs = ["en", "de", "sw", "ur"]
-    cells = []
-    for g, base in (("xnli · m · baseline", 0.5), ("xnli · m · rs_rp", 0.55)):
-        for i, lang in enumerate(langs):
-            mean = base + 0.01 * i
-            delta = None if baseline is None else mean - (0.5 + 0.01 * i)
-            cells.append(
-                CompareCell(group=g, dataset="xnli", language=lang, mean=mean, std=0.02, n=2, delta=delta)
-            )
-    return CompareResult(
-        metric="accuracy",
-        baseline=baseline,
-        groups=groups,
-        languages=langs,
-        cells=cells,
-        tier_averages={g.key: {"low": 0.5, "mid": 0.52, "high": 0.51} for g in groups},
-        average={g.key: 0.515 for g in groups},
-    )
 
 
 def test_language_bars_has_one_bar_per_language_coloured_by_tier():

@@ -15,9 +15,7 @@ import httpx
 import uvicorn
 
 from backend.settings import Settings
-from tests.backend.services import xlt_environment
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.factories import REPO
 
 
 def _free_port() -> int:
@@ -112,18 +110,6 @@ def test_kept_alive_connections_have_tcp_nodelay_and_answer_fast(embedded_settin
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-
-
-def test_importing_the_backend_does_not_import_torch() -> None:
-    code = (
-        "import sys, backend.app, backend.store, backend.queue; backend.app.create_app();"
-        " print('torch' in sys.modules)"
-    )
-    with xlt_environment():
-        out = subprocess.run(
-            [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-        )
-    assert out.stdout.strip() == "False"
 
 
 def test_sigterm_to_xlt_serve_stops_its_local_worker(tmp_path: Path) -> None:

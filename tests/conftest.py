@@ -1,3 +1,6 @@
+"""Fixtures shared by every test folder: the embedded stack (SQLite database and broker) with or
+without an ASGI test client, and PostgreSQL + Redis with queue names of their own."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.settings import Settings
-from tests.backend.services import embedded, postgres_redis
+from tests.factories import embedded, postgres_redis
 
 
 @pytest.fixture

@@ -22,6 +22,17 @@ def test_runs_table_escapes_names_and_pages_server_side(client: TestClient):
     assert filtered.text.count("<tr data-run-id=") == 3
 
 
+def test_runs_table_offers_the_status_and_method_vocabulary_and_tells_the_js_which_statuses_are_live(
+    client: TestClient,
+):
+    text = client.get("/").text
+    assert 'data-active-statuses="queued running"' in text
+    for value in ("cancelled", "stsb+adv", "pawsx"):
+        assert f'<option value="{value}"' in text
+    assert client.get("/", params={"status": "done"}).status_code == 422
+    assert client.get("/runs/live.json", params={"ids": "1,x"}).status_code == 422
+
+
 def test_run_page_and_exports(client: TestClient):
     (run_id,) = seed_runs(1)
     page = client.get(f"/runs/{run_id}")

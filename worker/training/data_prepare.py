@@ -34,6 +34,7 @@ from worker.training.data import (
     HF_SOURCES,
     REGRESSION_DATASETS,
     SYNONYMS_IN_DATA_DIR,
+    DataError,
     HubLoader,
     PairExample,
     local_path,
@@ -69,14 +70,19 @@ class PrepareReport:
     out: Path
     files: list[WrittenFile] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        """What `xlt data prepare` prints: one line per file, then the total and how to use it."""
-        width = max((len(str(f.path.relative_to(self.out))) for f in self.files), default=0)
-        out = [f"{str(f.path.relative_to(self.out)):<{width}}  {f.count:>8}" for f in self.files]
+    def file_line(self, written: WrittenFile) -> str:
+        return f"{written.count:>9}  {written.path.relative_to(self.out)}"
+
+    def closing_lines(self) -> list[str]:
         examples = sum(f.count for f in self.files if f.path.suffix == ".jsonl")
-        out.append(f"{len(self.files)} file(s), {examples} examples in {self.out}")
-        out.append(f'runs read them with  data: {{source: local, dir: "{self.out}"}}')
-        return out
+        return [
+            f"{len(self.files)} file(s), {examples} examples in {self.out}",
+            f'runs read them with  data: {{source: local, dir: "{self.out}"}}',
+        ]
+
+    def lines(self) -> list[str]:
+        """What `xlt data prepare` prints: count and path of each file, then the total and how to use it."""
+        return [self.file_line(f) for f in self.files] + self.closing_lines()
 
 
 def fetch_url(url: str) -> bytes:
@@ -132,6 +138,11 @@ def prepare_synonyms(out: Path, fetch: Fetch | None = None) -> WrittenFile:
     return WrittenFile(path, len(table))
 
 
+def unknown_datasets(datasets: Sequence[str]) -> str | None:
+    unknown = [d for d in datasets if d not in HF_SOURCES]
+    return f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(DATASETS)}" if unknown else None
+
+
 def prepare_data(
     out: Path,
     datasets: Sequence[str] = DATASETS,
@@ -150,9 +161,8 @@ def prepare_data(
     hears of each file as soon as it is complete (downloads can take a while).
     Raises ValueError for an unknown dataset name before downloading anything.
     """
-    unknown = [d for d in datasets if d not in HF_SOURCES]
-    if unknown:
-        raise ValueError(f"unknown dataset(s) {', '.join(unknown)}; known: {', '.join(DATASETS)}")
+    if problem := unknown_datasets(datasets):
+        raise ValueError(problem)
     report = PrepareReport(out)
 
     def done(written: WrittenFile) -> None:
@@ -171,3 +181,30 @@ def prepare_data(
     if with_synonyms:
         done(prepare_synonyms(out, fetch))
     return report
+
+
+def prepare_command(
+    out: str | Path,
+    datasets: str = ",".join(DATASETS),
+    with_synonyms: bool = False,
+    echo: Callable[[str], None] = print,
+    load: HubLoader | None = None,
+) -> int:
+    """`xlt data prepare --out DIR [--datasets a,b] [--with-synonyms]`: prints each file as it is
+    written; exit status 0, 1 when a download or conversion fails, 2 for an unknown dataset."""
+    names = [d.strip() for d in datasets.split(",") if d.strip()]
+    if problem := unknown_datasets(names):
+        echo(f"error: {problem}")
+        return 2
+    root = Path(out)
+    printer = PrepareReport(root)
+    try:
+        report = prepare_data(
+            root, names, with_synonyms, load=load, on_file=lambda f: echo(printer.file_line(f))
+        )
+    except (DataError, OSError, ValueError) as exc:  # ValueError: the synonym table's checksum
+        echo(f"error: {exc}; files written so far are complete, nothing half-written")
+        return 1
+    for line in report.closing_lines():
+        echo(line)
+    return 0

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backend import store
 from backend.db import session
-from backend.importers import import_path
+from backend.importers import import_command, import_path
 from backend.models import Run
 from backend.settings import Settings
 from backend.store.imports import import_results
@@ -108,6 +108,22 @@ def test_dry_run_reports_what_would_be_created_and_stores_nothing(
     assert store.list_runs().total == 0 and store.list_experiments() == []
 
 
+def test_import_command_prints_the_report_and_exits_1_on_problems(
+    embedded_settings: Settings, sample_tree: Path
+) -> None:
+    printed: list[str] = []
+
+    assert import_command(sample_tree, dry_run=True, echo=printed.append) == 0
+    assert printed[-1] == "dry run: 3 run(s) would be created; nothing stored"
+    assert "    note: method rs_da inferred from data_dir" in "\n".join(printed)
+
+    assert import_command(sample_tree / "missing", echo=printed.append) == 1
+    assert printed[-2:] == [
+        f"{sample_tree / 'missing'}: no such file or folder",
+        f"1 problem(s) in {sample_tree / 'missing'}; nothing stored",
+    ]
+
+
 def test_store_rolls_back_every_run_when_one_fails_mid_import(
     embedded_settings: Settings, sample_tree: Path
 ) -> None:
@@ -133,3 +149,19 @@ def test_results_json_of_xlt_train_imports_as_it_is(embedded_settings: Settings,
     [run] = store.get_runs(report.run_ids)
     assert (run.name, run.task, run.seed) == ("local", "pawsx", 5)
     assert [s.value for s in store.get_scores(run.id)] == [0.7]
+
+
+@pytest.mark.postgres
+def test_import_into_postgresql_is_all_or_nothing_too(pg_redis_settings: Settings, sample_tree: Path) -> None:
+    report = import_path(sample_tree, experiment_name="pg")
+
+    assert report.ok and len(report.run_ids) == 3
+    assert sum(len(store.get_scores(i)) for i in report.run_ids) == 15 + 2 + 2
+
+    (sample_tree / "table.csv").write_text(CSV + "late,xnli,m,baseline,1,en,accuracy,oops,1\n")
+    refused = import_path(sample_tree, experiment_name="pg")
+
+    assert (
+        not refused.ok and f"{sample_tree / 'table.csv'}:4: value 'oops' is not a number" in refused.lines()
+    )
+    assert store.list_runs().total == 3

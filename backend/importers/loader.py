@@ -80,7 +80,7 @@ def collect(path: Path) -> tuple[list[ImportedRun], list[Problem]]:
             runs += [r for r in [read_folder(path.parent, path.parent, problems)] if r]
         else:
             problems.append(Problem(str(path), None, "not a CSV, results.json or <split>_results.txt file"))
-        return runs, problems
+        return runs, list(dict.fromkeys(problems))
     for folder, dirs, files in os.walk(path):
         dirs[:] = sorted(d for d in dirs if not _skip(d))
         here = Path(folder)
@@ -91,6 +91,7 @@ def collect(path: Path) -> tuple[list[ImportedRun], list[Problem]]:
                 runs += read_csv(here / name, problems)
             elif name == "results.json":
                 runs += [r for r in [read_results_json(here / name, problems)] if r]
+    problems = list(dict.fromkeys(problems))  # a line can fail two checks with one message
     if not runs and not problems:
         problems.append(
             Problem(str(path), None, "nothing to import: no *.csv, results.json or *_results.txt below it")

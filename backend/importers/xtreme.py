@@ -134,10 +134,11 @@ def _generalized(
 ) -> GeneralizedMatrix | None:
     cells = {tuple(key.split("-")): acc for key, acc, _ in pairs}
     languages = list(dict.fromkeys(key.split("-")[0] for key, _, _ in pairs))
+    wrong = [why for lang in languages if (why := language_problem(lang, task))]
     if len(cells) != len(languages) ** 2 or any((a, b) not in cells for a in languages for b in languages):
-        problems.append(
-            Problem(str(path), pairs[0][2], f"language-pair block is not a full {len(languages)}² matrix")
-        )
+        wrong.append(f"language-pair block is not a full {len(languages)}² matrix")
+    if wrong:
+        problems.extend(Problem(str(path), pairs[0][2], why) for why in wrong)
         return None
     return GeneralizedMatrix(
         dataset=task,

@@ -111,6 +111,7 @@ def test_bad_lines_and_unknown_languages_are_reported_with_file_and_line(
     assert any(m.startswith(f"{results}:4: unknown language code 'xx'") for m in messages)
     assert any(m.startswith(f"{results}:5: language 'ja' is not a xnli language") for m in messages)
     assert any(m.startswith(f"{results}:6: accuracy 71.5 is outside 0–1") for m in messages)
+    assert len(messages) == len(set(messages)) == 4
 
 
 def test_folder_without_task_or_model_asks_for_the_sidecar(tmp_path: Path, xtreme_folder: Builder) -> None:

@@ -12,6 +12,7 @@ tests replace `hf_load_split`; the code path is the one a user with internet run
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ DATASET_LABELS: dict[str, tuple[str, ...]] = {
     "pawsx": PAWSX_LABELS,
 }
 REGRESSION_DATASETS = frozenset({"stsb"})
+# Where the Robust-XLT synonym table sits in a local data folder (run's default, data prepare's output).
+SYNONYMS_IN_DATA_DIR = Path("synonyms") / "counterfitted_neighbors.json"
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,9 @@ HF_SOURCES: dict[str, tuple[str, dict[str, str], tuple[str, str, str]]] = {
 }
 
 
+HubLoader = Callable[[str, str, str], Any]  # (hub path, config name, split) → iterable of dict rows
+
+
 def hf_load_split(path: str, name: str, split: str) -> Any:
     """The one call to the hub (tests replace this). Returns an iterable of dict rows."""
     from datasets import load_dataset
@@ -148,12 +154,13 @@ def hf_load_split(path: str, name: str, split: str) -> Any:
     return load_dataset(path, name, split=split)
 
 
-def read_hf_split(dataset: str, split: str, lang: str) -> list[PairExample]:
+def read_hf_split(dataset: str, split: str, lang: str, load: HubLoader | None = None) -> list[PairExample]:
+    """`load` replaces the hub call (`xlt data prepare` passes its own); default hf_load_split."""
     hub_path, split_names, (f1, f2, ft) = HF_SOURCES[dataset]
     hub_split = split_names.get(split, split)
     where = f"{hub_path} ({lang}, {hub_split})"
     try:
-        rows = hf_load_split(hub_path, lang, hub_split)
+        rows = (load or hf_load_split)(hub_path, lang, hub_split)
     except FileNotFoundError as exc:
         raise DataError(f"data not found on the hub: {where}: {exc}") from exc
     examples = []

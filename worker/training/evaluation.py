@@ -17,10 +17,9 @@ from torch import nn
 from worker.training.batching import Encoded, collate, sorted_batches
 from worker.training.cls_only_last_layer import cls_only_last_layer
 from worker.training.data import PairExample
-from worker.training.languages import TIERS, tier
 from worker.training.onednn_linear import linears_on_onednn
 from worker.training.precision import Runtime
-from worker.training.results import GeneralizedMatrix, Score, Summary
+from worker.training.results import GeneralizedMatrix, Score
 
 
 @torch.inference_mode()
@@ -78,26 +77,6 @@ def score_language(
         ]
     value = accuracy(logits, data.targets)
     return [Score(dataset=dataset, language=language, split=split, metric="accuracy", value=value, n=n)]
-
-
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def summarize(
-    scores: Sequence[Score], dataset: str, source_language: str, metric: str = "accuracy"
-) -> Summary:
-    """Macro average over the task dataset's languages, averages per resource tier, and the
-    transfer gap (source score minus the mean over the other languages; None without both)."""
-    main = {s.language: s.value for s in scores if s.dataset == dataset and s.metric == metric}
-    by_tier: dict[str, float | None] = {
-        t: _mean([v for lang, v in main.items() if tier(lang) == t]) for t in TIERS
-    }
-    targets = [v for lang, v in main.items() if lang != source_language]
-    gap = None
-    if source_language in main and targets:
-        gap = main[source_language] - sum(targets) / len(targets)
-    return Summary(average=_mean(list(main.values())), by_resource_tier=by_tier, transfer_gap=gap)
 
 
 def generalized_pairs(

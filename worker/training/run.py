@@ -21,9 +21,16 @@ from transformers import PreTrainedModel
 from worker.training.augmentation import augment_text, augment_tokens, load_synonym_table
 from worker.training.batching import Encoded, encode_pairs
 from worker.training.config import RobustConfig, RunConfig
-from worker.training.data import REGRESSION_DATASETS, DataError, PairExample, load_split, num_labels
+from worker.training.data import (
+    REGRESSION_DATASETS,
+    SYNONYMS_IN_DATA_DIR,
+    DataError,
+    PairExample,
+    load_split,
+    num_labels,
+)
 from worker.training.diagnostics import chance_warning, stuck_at_chance
-from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language, summarize
+from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language
 from worker.training.languages import DATASET_LANGUAGES
 from worker.training.model import encoder, load_classifier, load_tokenizer, with_fresh_head
 from worker.training.onednn_linear import cpu_fp32_linear_library
@@ -37,9 +44,9 @@ from worker.training.precision import (
 )
 from worker.training.reporter import NullReporter, Reporter
 from worker.training.results import AugmentationStats, RunResult, Score, SelectedCheckpoint, Timings
+from worker.training.summary import summarize
 from worker.training.trainer import Progress, StageSpec, total_steps, train_stage
 
-SYNONYMS_IN_DATA_DIR = Path("synonyms") / "counterfitted_neighbors.json"
 log = logging.getLogger(__name__)
 
 

@@ -1,0 +1,114 @@
+"""Storing imported results: many finished runs, their scores and history, in ONE transaction.
+
+Why not `lifecycle.import_result` in a loop: that opens a transaction per run, so a failure at the
+fifth run of an import would leave four stored. `xlt import` promises all or nothing, so here the
+experiment, every run row, score, history point and tag go through one session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import insert, select
+
+from backend.db import session
+from backend.models import Experiment, Run, RunTag, utcnow
+from backend.store.common import POINT_COLUMNS, SCORE_COLUMNS, finite, insert_many, json_safe
+from worker.training.config import RunConfig
+from worker.training.results import RunResult
+
+SUMMARY_EXTRAS = ("selected_checkpoint", "timings", "environment", "generalized", "augmentation")
+
+
+class StoredImport(NamedTuple):
+    experiment_id: int | None
+    experiment_created: bool
+    run_ids: list[int]
+
+
+def _summary(result: RunResult) -> dict[str, Any]:
+    """The run row's summary JSON, as complete_run writes it (summary plus the extra sections)."""
+    summary = result.summary.model_dump(mode="json")
+    for extra in SUMMARY_EXTRAS:
+        value = getattr(result, extra)
+        summary[extra] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+    return json_safe(summary)
+
+
+def _average(config: RunConfig, result: RunResult) -> float | None:
+    """Task accuracy averaged over languages: the runs list's `average` column."""
+    values = [
+        s.value
+        for s in result.scores
+        if s.dataset == config.task
+        and s.metric == "accuracy"
+        and s.split == config.eval.split
+        and finite(s.value)
+    ]
+    return sum(values) / len(values) if values else None
+
+
+def import_results(
+    results: Sequence[RunResult],
+    experiment_name: str | None = None,
+    *,
+    tags: Iterable[str] = ("imported",),
+    queue: str = "import",
+) -> StoredImport:
+    """Store finished runs (status from each result, queue `import`), all or none.
+
+    With `experiment_name` the runs join the newest experiment of that name, created if there is
+    none. Configs are validated as RunConfig before anything is written; any error rolls back the
+    whole import.
+    """
+    configs = [RunConfig.model_validate(r.config) for r in results]
+    tag_list = sorted(set(tags))
+    now = utcnow()
+    with session() as s:
+        experiment_id, created = None, False
+        if experiment_name:
+            experiment_id = s.scalar(
+                select(Experiment.id).where(Experiment.name == experiment_name).order_by(Experiment.id.desc())
+            )
+            if experiment_id is None:
+                exp = Experiment(name=experiment_name, description="imported results", created_at=now)
+                s.add(exp)
+                s.flush()
+                experiment_id, created = exp.id, True
+        rows = [
+            Run(
+                experiment_id=experiment_id,
+                name=config.name,
+                status=result.status,
+                task=config.task,
+                model=config.model,
+                method=config.method_label,
+                seed=config.train.seed,
+                queue=queue,
+                config=config.model_dump(mode="json"),
+                task_id="",
+                progress=1.0,
+                created_at=now,
+                finished_at=now,
+                summary=_summary(result),
+                average=_average(config, result),
+            )
+            for config, result in zip(configs, results, strict=True)
+        ]
+        s.add_all(rows)
+        s.flush()
+        scores, points = [], []
+        for run, result in zip(rows, results, strict=True):
+            scores += [
+                (run.id, sc.dataset, sc.language, sc.split, sc.metric, sc.value, sc.n)
+                for sc in result.scores
+                if finite(sc.value)
+            ]
+            for p in result.history:
+                points += [(run.id, p.stage, name, p.step, v) for name, v in (("loss", p.loss), ("lr", p.lr))]
+        insert_many(s, "scores", SCORE_COLUMNS, scores)
+        insert_many(s, "metric_points", POINT_COLUMNS, [p for p in points if finite(p[-1])])
+        if tag_list and rows:
+            s.execute(insert(RunTag), [{"run_id": r.id, "tag": t} for r in rows for t in tag_list])
+        return StoredImport(experiment_id, created, [r.id for r in rows])

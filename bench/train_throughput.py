@@ -30,9 +30,14 @@ from worker.training.config import DataConfig, RobustConfig
 from worker.training.data import load_split
 from worker.training.evaluation import accuracy, predict
 from worker.training.model import load_classifier, load_tokenizer
-from worker.training.onednn_linear import cpu_fp32_linear_kernels, onednn_fp32_speedups, onednn_linear
-from worker.training.precision import Runtime, cpu_bf16_matmul, cpu_bf16_speedup, seed_everything
+from worker.training.precision import Runtime, seed_everything
 from worker.training.reporter import NullReporter
+from worker.training.speedups.gemm_probe import cpu_bf16_matmul, cpu_bf16_speedup
+from worker.training.speedups.onednn_linear import (
+    cpu_fp32_linear_kernels,
+    onednn_fp32_speedups,
+    onednn_linear,
+)
 from worker.training.trainer import Progress, StageSpec, steps_per_epoch, train_stage
 
 DATA_DIR = Path(os.environ.get("XLT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -217,8 +222,8 @@ def dev_accuracy(
 
 
 def precisions_worth_timing() -> tuple[str, ...]:
-    """bf16 only where its GEMMs are not emulated: on an AVX2-only CPU (AMD EPYC VM, 2026-12-02)
-    they ran at 1.3 GFLOP/s against 168 fp32, so one epoch would take hours."""
+    """bf16 only where its GEMMs are not emulated: on an AVX2-only CPU one bf16 epoch would take
+    hours (docs/BENCHMARKS.md, 2026-12-02)."""
     if (speedup := cpu_bf16_speedup()) < 0.1:
         print(f"bf16 GEMMs run at {speedup:.3f}x fp32 on this CPU (emulated): bf16 epochs skipped")
         return ("fp32",)

@@ -103,6 +103,11 @@ class TrainConfig(_Strict):
     pad_to_multiple_of: int | None = Field(
         default=None, ge=1, le=128, description="round batch widths up; default 8 under bf16/fp16, 1 in fp32"
     )
+    speedups: bool = Field(
+        default=True,
+        description="speed-ups that change nothing but speed (worker/training/speedups); false, or "
+        "XLT_SPEEDUPS=0 where the run trains, turns them off",
+    )
 
 
 class EvalConfig(_Strict):

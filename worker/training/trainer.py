@@ -23,10 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from worker.training import speedups
 from worker.training.batching import Encoded, collate, length_grouped_batches
-from worker.training.cls_only_last_layer import cls_only_last_layer
 from worker.training.config import RobustConfig
-from worker.training.cpu_training import cpu_training
 from worker.training.optimizer import clipped_step, linear_schedule, make_optimizer
 from worker.training.perturbations import embedding_noise, pgd_delta
 from worker.training.precision import Runtime
@@ -114,7 +113,7 @@ def train_stage(
     last_loss = float("nan")
     step = 0
     micro = 0
-    with cpu_training(model, runtime.device) as after_zero_grad, cls_only_last_layer(model):
+    with speedups.training(model, runtime):  # nothing but speed: see worker/training/speedups
         while step < n_steps:
             for indices in length_grouped_batches(data.lengths, spec.batch_size, order_rng):
                 batch = collate(data, indices, pad_id, spec.regression, runtime.device, runtime.pad_multiple)
@@ -131,7 +130,6 @@ def train_stage(
                 clipped_step(optimizer, params, spec.max_grad_norm, scaler)
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
-                after_zero_grad()
                 step += 1
 
                 epoch = step / per_epoch

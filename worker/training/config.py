@@ -8,7 +8,7 @@ rejected so that a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -177,10 +177,6 @@ class RunConfig(_Strict):
         if self.robust.method != "none":
             parts.append(self.robust.method)
         return "+".join(parts) or "baseline"
-
-
-def parse_config(data: dict[str, Any]) -> RunConfig:
-    return RunConfig.model_validate(data)
 
 
 def format_validation_error(exc: Exception) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -57,7 +56,6 @@ class StageOutcome:
     history: list[HistoryPoint] = field(default_factory=list)
     best_step: int | None = None
     best_metric: float | None = None
-    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,6 @@ def train_stage(
 ) -> StageOutcome:
     """Train `model` in place; with `evaluate` (source dev metric, higher is better) the best
     state seen at evaluation points is loaded back at the end."""
-    start = time.perf_counter()
     n_steps = total_steps(len(data), spec)
     per_epoch = steps_per_epoch(len(data), spec)
     eval_every = spec.eval_steps or per_epoch
@@ -118,7 +115,7 @@ def train_stage(
             for indices in length_grouped_batches(data.lengths, spec.batch_size, order_rng):
                 batch = collate(data, indices, pad_id, spec.regression, runtime.device, runtime.pad_multiple)
                 with runtime.autocast():
-                    loss = batch_loss(model, batch, spec.regression, robust, noise_gen, runtime)
+                    loss = batch_loss(model, batch, spec.regression, robust, noise_gen)
                 scaled = loss / spec.grad_accum
                 (scaler.scale(scaled) if scaler else scaled).backward()
                 window_loss += loss.detach()
@@ -161,7 +158,6 @@ def train_stage(
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    outcome.seconds = time.perf_counter() - start
     return outcome
 
 
@@ -171,7 +167,6 @@ def batch_loss(
     regression: bool,
     robust: RobustConfig,
     generator: torch.Generator,
-    runtime: Runtime,
 ) -> torch.Tensor:
     """Training loss of one batch under the robust method (rs_da needs nothing here: its data is
     already augmented). rs_rp and adv perturb the input word embeddings (batch, seq, hidden)."""

@@ -7,7 +7,8 @@ top-down like nanoGPT's train.py: build the schedule, then loop over steps.
 Per-step host syncs are avoided on GPUs: the loss is accumulated on the device and read once per
 logging window; `history` holds one point per window (at most MAX_HISTORY_POINTS), while the
 reporter's `on_step` gets every step with the running mean loss of the current window. The best
-model state is kept in memory, not on disk.
+model state is kept in memory, not on disk. Hardware speed-ups are installed around the loop once
+(`speedups.training`) and are invisible inside it; without them it trains the same way, slower.
 """
 
 from __future__ import annotations

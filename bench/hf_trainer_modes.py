@@ -116,7 +116,7 @@ def xnli_pairs(data_dir: Path, n: int) -> list[dict[str, Any]]:
 def main() -> None:
     from bench.machine_state import cpu_window
     from bench.train_throughput import BATCH, DATA_DIR, minilm_path
-    from worker.training.cpu_allocator import keep_freed_memory_in_heap
+    from worker.training.speedups.cpu_allocator import keep_freed_memory_in_heap
 
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["group_by_length", "dynamic", "padded128"])

@@ -1,4 +1,4 @@
-"""Time, and optionally profile, fixed-shape MiniLM training steps under the trainer's CPU set-up.
+"""Time, and optionally profile, fixed-shape MiniLM training steps under the trainer's speed-ups.
 
 Why: epoch figures (bench/train_throughput.py) mix widths and warm-up; a fixed batch shape shows
 where one step's time goes, which is what a speed change has to move.
@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 from bench.train_throughput import BATCH, minilm_path
-from worker.training.cls_only_last_layer import cls_only_last_layer
-from worker.training.cpu_training import cpu_training
+from worker.training import speedups
 from worker.training.model import load_classifier
 from worker.training.optimizer import clipped_step, make_optimizer
 from worker.training.precision import Runtime
@@ -48,22 +46,21 @@ def main() -> None:
     labels = torch.randint(0, 3, (BATCH,))
     model.train()
 
-    def step(after_zero_grad: Callable[[], None]) -> None:
+    def step() -> None:
         with runtime.autocast():
             logits = model(input_ids=input_ids, attention_mask=attention_mask).logits
             loss = task_loss(logits, labels, regression=False)
         loss.backward()
         clipped_step(optimizer, params, 1.0, None)
         optimizer.zero_grad(set_to_none=True)
-        after_zero_grad()
 
-    with cpu_training(model, runtime.device) as after_zero_grad, cls_only_last_layer(model):
+    with speedups.training(model, runtime):
         for _ in range(WARMUP_STEPS):
-            step(after_zero_grad)
+            step()
         seconds = []
         for _ in range(args.steps):
             start = time.perf_counter()
-            step(after_zero_grad)
+            step()
             seconds.append(time.perf_counter() - start)
         print(
             f"{args.precision} {BATCH} x {args.width}: min {min(seconds) * 1e3:.0f} ms, "
@@ -72,7 +69,7 @@ def main() -> None:
         if args.profile:
             with profile(activities=[ProfilerActivity.CPU]) as profiler:
                 for _ in range(PROFILED_STEPS):
-                    step(after_zero_grad)
+                    step()
             print(profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=30))
 
 

@@ -5,6 +5,10 @@ MultiNLI pairs of ../shared/data/xnli/train.en.jsonl), same batch size (32). Run
 machine; every figure is printed with the CPU share other processes took while it was measured.
 
     .venv/bin/python -m bench.train_throughput [--examples 3000] [--rounds 3] [--skip-hf] [--skip-accuracy]
+        [--skip-bf16]
+
+The shortest run that still sets our fp32 loop against Trainer in the same run (a regression
+check): `--rounds 1 --skip-accuracy --skip-bf16`.
 
 Prints a Markdown table for docs/BENCHMARKS.md and writes bench/out/train_throughput.json.
 """
@@ -30,9 +34,14 @@ from worker.training.config import DataConfig, RobustConfig
 from worker.training.data import load_split
 from worker.training.evaluation import accuracy, predict
 from worker.training.model import load_classifier, load_tokenizer
-from worker.training.onednn_linear import cpu_fp32_linear_kernels, onednn_fp32_speedups, onednn_linear
-from worker.training.precision import Runtime, cpu_bf16_matmul, cpu_bf16_speedup, seed_everything
+from worker.training.precision import Runtime, seed_everything
 from worker.training.reporter import NullReporter
+from worker.training.speedups.gemm_probe import cpu_bf16_matmul, cpu_bf16_speedup
+from worker.training.speedups.onednn_linear import (
+    cpu_fp32_linear_kernels,
+    onednn_fp32_speedups,
+    onednn_linear,
+)
 from worker.training.trainer import Progress, StageSpec, steps_per_epoch, train_stage
 
 DATA_DIR = Path(os.environ.get("XLT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -216,9 +225,11 @@ def dev_accuracy(
     )
 
 
-def precisions_worth_timing() -> tuple[str, ...]:
-    """bf16 only where its GEMMs are not emulated: on an AVX2-only CPU (AMD EPYC VM, 2026-12-02)
-    they ran at 1.3 GFLOP/s against 168 fp32, so one epoch would take hours."""
+def precisions_worth_timing(skip_bf16: bool) -> tuple[str, ...]:
+    """bf16 only where its GEMMs are not emulated: on an AVX2-only CPU one bf16 epoch would take
+    hours (docs/BENCHMARKS.md, 2026-12-02)."""
+    if skip_bf16:
+        return ("fp32",)
     if (speedup := cpu_bf16_speedup()) < 0.1:
         print(f"bf16 GEMMs run at {speedup:.3f}x fp32 on this CPU (emulated): bf16 epochs skipped")
         return ("fp32",)
@@ -234,6 +245,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating fp32/bf16 epochs, each fresh")
     parser.add_argument("--skip-hf", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-bf16", action="store_true", help="time fp32 epochs only")
     parser.add_argument("--child", choices=["fp32", "bf16"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
@@ -269,7 +281,7 @@ def main() -> None:
         f"bf16 GEMM {matmul_gflops(torch.bfloat16):.0f} GFLOP/s (CPU bf16 matmul unit: "
         f"{cpu_bf16_matmul()}); fp32 FLOP bound here {bound:.1f} ex/s"
     )
-    precisions = precisions_worth_timing()
+    precisions = precisions_worth_timing(args.skip_bf16)
     # fp32 and bf16 alternate, so a slow spell of this shared machine hits both alike
     epochs: dict[str, list[float]] = {p: [] for p in precisions}
     for _ in range(args.rounds):

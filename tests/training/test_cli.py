@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
 
-from tests.factories import REPO
 from worker.training.results import RunResult
 
-XLT = REPO / ".venv" / "bin" / "xlt"
+XLT = Path(sys.executable).parent / "xlt"  # the command installed beside this interpreter
 
 
 def _xlt(*args: str) -> subprocess.CompletedProcess[str]:

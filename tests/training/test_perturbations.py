@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 from typing import Literal
 
 import pytest
 import torch
 
-from tests.factories import data_dir
 from worker.training.perturbations import (
     Norm,
     embedding_neighbors,
@@ -125,8 +125,8 @@ def test_synonym_replacement_is_deterministic_under_a_seed() -> None:
     assert len(others) > 1
 
 
-def test_synonym_replacement_on_real_counterfitted_table() -> None:
-    path = data_dir() / "synonyms" / "counterfitted_neighbors.json"
+def test_synonym_replacement_on_real_counterfitted_table(shared_data: Path) -> None:
+    path = shared_data / "synonyms" / "counterfitted_neighbors.json"
     table = json.loads(path.read_text())
     out, changed = synonym_replace("The movie was good", table, 1.0, random.Random(0))
     assert len(out.split(" ")) == 4

@@ -9,11 +9,10 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from worker.training import precision
 from worker.training import run as run_mod
 from worker.training.config import TrainConfig
 from worker.training.model import encoder
-from worker.training.precision import cpu_bf16_matmul, resolve_runtime
+from worker.training.precision import resolve_runtime
 from worker.training.reporter import NullReporter, RunCancelled
 from worker.training.results import HistoryPoint, RunResult, Score
 from worker.training.run import run
@@ -144,29 +143,6 @@ def test_should_stop_cancels_within_one_step(make_config: Any) -> None:
     assert reporter.scores == []
 
 
-def test_a_stage_leaves_the_model_as_it_came_in_even_when_cancelled(
-    make_config: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The CPU speed-ups (kept word-embedding gradient, one-cast attention hooks) are undone when
-    a stage ends, normally or by cancel: no sparse embedding, no held gradient, no hooks."""
-    models: list[Any] = []
-    real_train_stage = run_mod.train_stage
-
-    def recording_train_stage(model: Any, *args: Any, **kwargs: Any) -> Any:
-        models.append(model)
-        return real_train_stage(model, *args, **kwargs)
-
-    monkeypatch.setattr(run_mod, "train_stage", recording_train_stage)
-    run(make_config(intermediate={"epochs": 1, "max_examples": 32}, train={"epochs": 1}))
-    with pytest.raises(RunCancelled):
-        run(make_config(train={"precision": "bf16"}), RecordingReporter(stop_after=2))
-    assert len(models) == 3
-    for model in models:
-        embedding = model.get_input_embeddings()
-        assert not embedding.sparse and embedding.weight.grad is None
-        assert not any(m._forward_pre_hooks for m in model.modules())
-
-
 def test_best_dev_checkpoint_is_the_model_that_gets_evaluated(make_config: Any) -> None:
     # select on the English test split itself: the final en test score must equal the best dev score
     config = make_config(
@@ -258,28 +234,3 @@ def test_pawsx_trains_on_english_dev_and_evaluates_german_and_chinese_test(make_
         ("pawsx", "zh", 493),
     ]
     assert result.summary.transfer_gap is None  # no English test scores to compare with
-
-
-@pytest.mark.parametrize("speedup", [0.6, 5.5])
-def test_bf16_on_a_cpu_warns_only_where_its_measured_matmul_rate_is_below_fp32(
-    speedup: float, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(precision, "cpu_bf16_speedup", lambda: speedup)
-    with caplog.at_level("WARNING", logger="worker.training.precision"):
-        resolve_runtime(TrainConfig(device="cpu", precision="bf16"))
-        resolve_runtime(TrainConfig(device="cpu", precision="fp32"))
-    warnings = [r.getMessage() for r in caplog.records]
-    if speedup < 1:
-        assert len(warnings) == 1 and "0.60x the fp32 rate" in warnings[0]
-    else:
-        assert warnings == []
-
-
-def test_cpu_bf16_speedup_is_measured_without_touching_the_global_seed() -> None:
-    torch.manual_seed(7)
-    expected = torch.rand(3)
-    torch.manual_seed(7)
-    precision.cpu_bf16_speedup.cache_clear()
-    assert precision.cpu_bf16_speedup() > 0
-    assert torch.equal(torch.rand(3), expected)
-    assert cpu_bf16_matmul() in ("amx", "avx512_bf16", "none")

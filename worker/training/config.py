@@ -8,7 +8,7 @@ rejected so that a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -135,6 +135,11 @@ class TrainConfig(_Strict):
     pad_to_multiple_of: int | None = Field(
         default=None, ge=1, le=128, description="round batch widths up; default 8 under bf16/fp16, 1 in fp32"
     )
+    speedups: bool = Field(
+        default=True,
+        description="speed-ups that change nothing but speed (worker/training/speedups); false, or "
+        "XLT_SPEEDUPS=0 where the run trains, turns them off",
+    )
 
 
 class EvalConfig(_Strict):
@@ -201,10 +206,6 @@ class RunConfig(_Strict):
     def method_label(self) -> str:
         """Short label such as 'stsb+rs_da' or 'baseline', used for grouping and charts."""
         return label_for_method(self.intermediate.task if self.intermediate else None, self.robust.method)
-
-
-def parse_config(data: dict[str, Any]) -> RunConfig:
-    return RunConfig.model_validate(data)
 
 
 def format_validation_error(exc: Exception) -> str:

@@ -14,10 +14,9 @@ import torch
 from scipy import stats
 from torch import nn
 
+from worker.training import speedups
 from worker.training.batching import Encoded, collate, sorted_batches
-from worker.training.cls_only_last_layer import cls_only_last_layer
 from worker.training.data import PairExample
-from worker.training.onednn_linear import linears_on_onednn
 from worker.training.precision import Runtime
 from worker.training.results import GeneralizedMatrix, Score
 
@@ -28,8 +27,7 @@ def predict(model: nn.Module, data: Encoded, batch_size: int, runtime: Runtime, 
     was_training = model.training
     model.eval()
     out: torch.Tensor | None = None
-    on_cpu = None if runtime.device.type == "cpu" else False
-    with cls_only_last_layer(model), linears_on_onednn(model, enabled=on_cpu):
+    with speedups.inference(model, runtime):  # nothing but speed: see worker/training/speedups
         for indices in sorted_batches(data.lengths, batch_size):
             batch = collate(data, indices, pad_id, False, runtime.device, runtime.pad_multiple)
             batch.pop("labels")

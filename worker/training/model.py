@@ -60,9 +60,3 @@ def encoder(model: PreTrainedModel) -> nn.Module:
     body = model.base_model
     assert isinstance(body, nn.Module)
     return body
-
-
-def head_parameter_names(model: PreTrainedModel) -> list[str]:
-    """Names of parameters outside the encoder: the task head."""
-    prefix = model.base_model_prefix + "."
-    return [name for name, _ in model.named_parameters() if not name.startswith(prefix)]

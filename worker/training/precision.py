@@ -2,17 +2,14 @@
 
 Why a module: `auto` resolves the same way everywhere (bf16 autocast on CUDA when the card supports
 it, fp32 on CPU), bf16 autocast is also allowed on CPUs, and fp16 is refused on CPU with a message
-instead of failing deep inside a kernel. Whether bf16 pays on a CPU cannot be read off its flags:
-with AMX, bf16 GEMMs ran 4–8x the fp32 rate on the lab's Xeons; with AVX-512-BF16 alone they ran at
-0.6x on a VM that hides AMX and at 5.5x on an AMD EPYC (Zen 5); with neither (an AVX2-only EPYC) at
-1/125 (docs/BENCHMARKS.md). So asking for bf16 on a CPU times one GEMM in both precisions and logs a
-warning with the measured ratio when bf16 is the slower one; results.json records the unit and ratio.
+instead of failing deep inside a kernel. Whether bf16 pays on a CPU cannot be read off its flags,
+so asking for bf16 on a CPU measures it (`speedups/gemm_probe.py`) and logs a warning when bf16
+is the slower one. The runtime also carries `train.speedups`, the run's half of the speed-ups switch.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import random
 from collections.abc import Iterator
@@ -23,7 +20,7 @@ import numpy as np
 import torch
 
 from worker.training.config import TrainConfig
-from worker.training.onednn_linear import calls_per_second
+from worker.training.speedups.gemm_probe import cpu_bf16_matmul, cpu_bf16_speedup
 
 ResolvedPrecision = Literal["fp32", "bf16", "fp16"]
 log = logging.getLogger(__name__)
@@ -34,6 +31,7 @@ class Runtime:
     device: torch.device
     precision: ResolvedPrecision
     pad_to_multiple_of: int | None = None  # train.pad_to_multiple_of; None: see pad_multiple
+    speedups: bool = True  # train.speedups; the environment's XLT_SPEEDUPS must allow them too
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -43,11 +41,10 @@ class Runtime:
     def pad_multiple(self) -> int:
         """Batch widths are rounded up to this. Under bf16/fp16 the matmul kernels (oneDNN's AMX
         kernels on CPUs, tensor cores on GPUs) are specialised per shape, so fewer distinct widths
-        means fewer kernel builds: MiniLM's first bf16 epoch on CPU ran 16 % faster with widths
-        rounded to 8 (the `pad_to_multiple_of=8` of Hugging Face's fp16 examples). In fp32 the extra
-        padding cost more than it saved (docs/BENCHMARKS.md). Padded positions never reach the
-        [CLS] output, so only bf16 rounding and the dropout masks' random numbers change; whether
-        that moves zero-shot scores is an open question (docs/RESULTS.md), hence the setting."""
+        means fewer kernel builds (the `pad_to_multiple_of=8` of Hugging Face's fp16 examples); in
+        fp32 the extra padding cost more than it saved (docs/BENCHMARKS.md). Padded positions never
+        reach the [CLS] output, so only bf16 rounding and the dropout masks' random numbers change;
+        whether that moves zero-shot scores is an open question (docs/RESULTS.md), hence the setting."""
         if self.pad_to_multiple_of is not None:
             return self.pad_to_multiple_of
         return 1 if self.autocast_dtype is None else 8
@@ -81,30 +78,7 @@ def resolve_runtime(train: TrainConfig) -> Runtime:
             cpu_bf16_matmul(),
             speedup,
         )
-    return Runtime(device, precision, train.pad_to_multiple_of)
-
-
-def cpu_bf16_matmul() -> Literal["amx", "avx512_bf16", "none"]:
-    """The CPU's bf16 matrix unit: AMX tiles, AVX-512-BF16 dot products, or neither."""
-    if torch.cpu._is_amx_tile_supported():
-        return "amx"
-    return "avx512_bf16" if torch.cpu._is_avx512_bf16_supported() else "none"
-
-
-@functools.cache
-def cpu_bf16_speedup() -> float:
-    """bf16 over fp32 GEMM rate on this CPU, at a MiniLM feed-forward shape (256 tokens). Costs
-    about 10 ms with a bf16 unit and 0.5 s without one (emulated bf16 runs at ~1 GFLOP/s)."""
-    with torch.inference_mode():
-        rates = [_gemm_rate(dtype) for dtype in (torch.float32, torch.bfloat16)]
-    return rates[1] / rates[0]
-
-
-def _gemm_rate(dtype: torch.dtype) -> float:
-    generator = torch.Generator().manual_seed(0)  # not the global one: seeding must not move
-    a = torch.randn(256, 384, generator=generator).to(dtype)
-    b = torch.randn(384, 1536, generator=generator).to(dtype)
-    return calls_per_second(lambda: a @ b, min_seconds=0.02)
+    return Runtime(device, precision, train.pad_to_multiple_of, train.speedups)
 
 
 def seed_everything(seed: int) -> None:

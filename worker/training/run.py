@@ -18,6 +18,7 @@ import torch
 import transformers
 from transformers import PreTrainedModel
 
+from worker.training import speedups
 from worker.training.augmentation import augment_text, augment_tokens, load_synonym_table
 from worker.training.batching import Encoded, encode_pairs
 from worker.training.config import RobustConfig, RunConfig
@@ -33,15 +34,8 @@ from worker.training.diagnostics import chance_warning, stuck_at_chance
 from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language
 from worker.training.languages import DATASET_LANGUAGES
 from worker.training.model import encoder, load_classifier, load_tokenizer, with_fresh_head
-from worker.training.onednn_linear import cpu_fp32_linear_library
 from worker.training.perturbations import embedding_neighbors
-from worker.training.precision import (
-    Runtime,
-    cpu_bf16_matmul,
-    cpu_bf16_speedup,
-    resolve_runtime,
-    seed_everything,
-)
+from worker.training.precision import Runtime, resolve_runtime, seed_everything
 from worker.training.reporter import NullReporter, Reporter
 from worker.training.results import AugmentationStats, RunResult, Score, SelectedCheckpoint, Timings
 from worker.training.summary import summarize
@@ -247,10 +241,5 @@ def environment(runtime: Runtime) -> dict[str, Any]:
         "precision": runtime.precision,
         "cpu_threads": torch.get_num_threads(),
         "platform": platform.platform(),
-        "cpu_bf16_matmul": cpu_bf16_matmul(),
     }
-    if runtime.device.type == "cpu" and runtime.precision == "fp32":
-        env["cpu_fp32_linear"] = cpu_fp32_linear_library()  # kernels differ: so do the last digits
-    if runtime.device.type == "cpu" and runtime.precision == "bf16":
-        env["cpu_bf16_speedup"] = round(cpu_bf16_speedup(), 2)  # bf16/fp32 GEMM rate
-    return env
+    return env | speedups.environment(runtime)

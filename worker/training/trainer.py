@@ -7,14 +7,14 @@ top-down like nanoGPT's train.py: build the schedule, then loop over steps.
 Per-step host syncs are avoided on GPUs: the loss is accumulated on the device and read once per
 logging window; `history` holds one point per window (at most MAX_HISTORY_POINTS), while the
 reporter's `on_step` gets every step with the running mean loss of the current window. The best
-model state is kept in memory, not on disk.
+model state is kept in memory, not on disk. Hardware speed-ups are installed around the loop once
+(`speedups.training`) and are invisible inside it; without them it trains the same way, slower.
 """
 
 from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -23,10 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from worker.training import speedups
 from worker.training.batching import Encoded, collate, length_grouped_batches
-from worker.training.cls_only_last_layer import cls_only_last_layer
 from worker.training.config import RobustConfig
-from worker.training.cpu_training import cpu_training
 from worker.training.optimizer import clipped_step, linear_schedule, make_optimizer
 from worker.training.perturbations import embedding_noise, pgd_delta
 from worker.training.precision import Runtime
@@ -58,7 +57,6 @@ class StageOutcome:
     history: list[HistoryPoint] = field(default_factory=list)
     best_step: int | None = None
     best_metric: float | None = None
-    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -90,7 +88,6 @@ def train_stage(
 ) -> StageOutcome:
     """Train `model` in place; with `evaluate` (source dev metric, higher is better) the best
     state seen at evaluation points is loaded back at the end."""
-    start = time.perf_counter()
     n_steps = total_steps(len(data), spec)
     per_epoch = steps_per_epoch(len(data), spec)
     eval_every = spec.eval_steps or per_epoch
@@ -114,12 +111,12 @@ def train_stage(
     last_loss = float("nan")
     step = 0
     micro = 0
-    with cpu_training(model, runtime.device) as after_zero_grad, cls_only_last_layer(model):
+    with speedups.training(model, runtime):  # nothing but speed: see worker/training/speedups
         while step < n_steps:
             for indices in length_grouped_batches(data.lengths, spec.batch_size, order_rng):
                 batch = collate(data, indices, pad_id, spec.regression, runtime.device, runtime.pad_multiple)
                 with runtime.autocast():
-                    loss = batch_loss(model, batch, spec.regression, robust, noise_gen, runtime)
+                    loss = batch_loss(model, batch, spec.regression, robust, noise_gen)
                 scaled = loss / spec.grad_accum
                 (scaler.scale(scaled) if scaler else scaled).backward()
                 window_loss += loss.detach()
@@ -131,7 +128,6 @@ def train_stage(
                 clipped_step(optimizer, params, spec.max_grad_norm, scaler)
                 schedule.step()
                 optimizer.zero_grad(set_to_none=True)
-                after_zero_grad()
                 step += 1
 
                 epoch = step / per_epoch
@@ -163,7 +159,6 @@ def train_stage(
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    outcome.seconds = time.perf_counter() - start
     return outcome
 
 
@@ -173,7 +168,6 @@ def batch_loss(
     regression: bool,
     robust: RobustConfig,
     generator: torch.Generator,
-    runtime: Runtime,
 ) -> torch.Tensor:
     """Training loss of one batch under the robust method (rs_da needs nothing here: its data is
     already augmented). rs_rp and adv perturb the input word embeddings (batch, seq, hidden)."""

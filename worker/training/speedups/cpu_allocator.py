@@ -2,11 +2,12 @@
 
 Why: PyTorch's CPU allocator is plain malloc. glibc serves blocks above its mmap threshold (128 KiB
 at first) with fresh `mmap`s and unmaps them on free, so every training step faulted in and zeroed
-~220 MB of new pages (56,000 minor faults per MiniLM step, 0.1 s of kernel time). Raising the
+its activations again as new pages, tens of thousands of minor faults a MiniLM step. Raising the
 mmap threshold to glibc's maximum (32 MiB) and the trim threshold to 1 GiB lets the heap reuse
-activations step after step: MiniLM steps got 13–19 % faster (docs/BENCHMARKS.md). This is what
-jemalloc/tcmalloc preloading does in Intel's CPU training guides, without needing LD_PRELOAD.
-Process-wide and idempotent; a no-op where libc has no `mallopt` (macOS, musl).
+activations step after step (the gain is in docs/BENCHMARKS.md). This is what jemalloc/tcmalloc
+preloading does in Intel's CPU training guides, without needing LD_PRELOAD.
+Process-wide, idempotent and never undone (it changes where memory comes from, not any result); a
+no-op where libc has no `mallopt` (macOS, musl).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The CPU dropout and allocator tuning: same statistics and gradients as stock dropout, same
-evaluation outputs as the stock model, reproducible under a seed."""
+"""The cheap CPU dropout: same statistics and gradients as stock dropout, same evaluation outputs as
+the stock model, the stock training math at dropout 0, reproducible under a seed, undone afterwards."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import torch
 from torch import nn
 from transformers import AutoModelForSequenceClassification
 
-from worker.training.cpu_allocator import keep_freed_memory_in_heap
-from worker.training.cpu_dropout import (
+from worker.training.speedups.cpu_dropout import (
     ATTENTION_NAME,
     CpuDropout,
     cpu_dropout,
-    install_cpu_dropout,
+    cpu_dropout_installed,
     keep_mask,
 )
 
@@ -60,35 +59,40 @@ def test_cpu_dropout_is_the_identity_in_eval_and_at_p_zero() -> None:
 def test_installed_model_matches_the_stock_model_in_eval_and_trains_reproducibly(tiny_model: Path) -> None:
     stock = AutoModelForSequenceClassification.from_pretrained(tiny_model).eval()
     fast = AutoModelForSequenceClassification.from_pretrained(tiny_model)
-    assert install_cpu_dropout(fast)
-    assert fast.config._attn_implementation == ATTENTION_NAME
-    assert not any(type(m) is nn.Dropout for m in fast.modules())
+    stock_attention = fast.config._attn_implementation
     batch = {
         "input_ids": torch.tensor([[101, 2023, 2003, 102, 0], [101, 2178, 6251, 2182, 102]]),
         "attention_mask": torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]]),
     }
-    with torch.inference_mode():
-        assert torch.allclose(fast.eval()(**batch).logits, stock(**batch).logits, atol=1e-5)
+    with cpu_dropout_installed(fast) as routed:
+        assert routed and fast.config._attn_implementation == ATTENTION_NAME
+        assert not any(type(m) is nn.Dropout for m in fast.modules())
+        with torch.inference_mode():
+            assert torch.allclose(fast.eval()(**batch).logits, stock(**batch).logits, atol=1e-5)
 
-    fast.train()
-    torch.manual_seed(7)
-    first = fast(**batch).logits
-    torch.manual_seed(7)
-    again = fast(**batch).logits
-    torch.manual_seed(8)
-    other = fast(**batch).logits
-    assert torch.equal(first, again)  # masks come from the seeded default generator
-    assert not torch.allclose(first, other)  # dropout is really active in training
-    first.sum().backward()
-    assert all(p.grad is not None for p in fast.parameters() if p.requires_grad)
+        fast.train()
+        torch.manual_seed(7)
+        first = fast(**batch).logits
+        torch.manual_seed(7)
+        again = fast(**batch).logits
+        torch.manual_seed(8)
+        other = fast(**batch).logits
+        assert torch.equal(first, again)  # masks come from the seeded default generator
+        assert not torch.allclose(first, other)  # dropout is really active in training
+        first.sum().backward()
+        assert all(p.grad is not None for p in fast.parameters() if p.requires_grad)
+
+    assert fast.config._attn_implementation == stock_attention
+    assert not any(isinstance(m, CpuDropout) for m in fast.modules())
+    assert all(m.training for m in fast.modules() if type(m) is nn.Dropout), "train mode kept"
 
 
-def test_allocator_tuning_takes_effect_on_glibc() -> None:
-    import platform
-
-    if platform.libc_ver()[0] != "glibc":
-        pytest.skip("mallopt tuning is glibc-only")
-    assert keep_freed_memory_in_heap()
+def test_nested_use_leaves_the_modules_to_the_outer_block(tiny_model: Path) -> None:
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model)
+    with cpu_dropout_installed(model), cpu_dropout_installed(model) as inner:
+        assert not inner
+    assert model.config._attn_implementation != ATTENTION_NAME
+    assert not any(isinstance(m, CpuDropout) for m in model.modules())
 
 
 def test_training_attention_path_matches_stock_gradients_without_dropout(tiny_model: Path) -> None:
@@ -99,15 +103,16 @@ def test_training_attention_path_matches_stock_gradients_without_dropout(tiny_mo
     config = AutoConfig.from_pretrained(tiny_model, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     stock = AutoModelForSequenceClassification.from_pretrained(tiny_model, config=config).train()
     fast = AutoModelForSequenceClassification.from_pretrained(tiny_model, config=config).train()
-    assert install_cpu_dropout(fast)
     batch = {
         "input_ids": torch.tensor([[101, 2023, 2003, 102, 0, 0], [101, 2178, 6251, 2182, 1012, 102]]),
         "attention_mask": torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]]),
     }
-    stock_logits, fast_logits = stock(**batch).logits, fast(**batch).logits
-    assert torch.allclose(fast_logits, stock_logits, atol=1e-5)
-    stock_logits.sum().backward()
-    fast_logits.sum().backward()
+    with cpu_dropout_installed(fast) as routed:
+        assert routed
+        stock_logits, fast_logits = stock(**batch).logits, fast(**batch).logits
+        assert torch.allclose(fast_logits, stock_logits, atol=1e-5)
+        stock_logits.sum().backward()
+        fast_logits.sum().backward()
     stock_grads = dict(stock.named_parameters())
     for name, param in fast.named_parameters():
         other = stock_grads[name].grad
@@ -124,10 +129,9 @@ def test_training_attention_path_under_bf16_autocast_keeps_padding_masked(tiny_m
     config = AutoConfig.from_pretrained(tiny_model, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     stock = AutoModelForSequenceClassification.from_pretrained(tiny_model, config=config).train()
     fast = AutoModelForSequenceClassification.from_pretrained(tiny_model, config=config).train()
-    assert install_cpu_dropout(fast)
     ids = torch.tensor([[101, 2023, 2003, 102, 0, 0], [101, 2178, 6251, 2182, 1012, 102]])
     mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]])
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with cpu_dropout_installed(fast), torch.autocast("cpu", dtype=torch.bfloat16):
         stock_logits = stock(input_ids=ids, attention_mask=mask).logits.float()
         fast_out = fast(input_ids=ids, attention_mask=mask, output_attentions=True)
     probs = fast_out.attentions[0]

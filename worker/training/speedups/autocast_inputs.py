@@ -3,15 +3,16 @@
 Why: BERT-style self-attention feeds the same fp32 hidden states (a LayerNorm output) to its
 `query`, `key` and `value` projections, and autocast casts that tensor to bf16 for each of them;
 in the backward pass the three bf16 input gradients are each cast back to fp32 before they are
-summed. One cast in a forward pre-hook removes two casts forward and two backward per layer
-(24 of about 260 casts in a bf16 MiniLM step). The gradient reaching the hidden states is the same
-to bf16 rounding: against fp32, MiniLM's gradients differ by 1.007 % with the hook and 1.007 %
-without it (docs/BENCHMARKS.md). fp32 training is untouched: the hook only acts while CPU autocast
-is on.
+summed. One cast in a forward pre-hook removes two casts forward and two backward per layer. The
+gradient reaching the hidden states is the same to bf16 rounding (against fp32, MiniLM's gradients
+differ from fp32 by as much with the hook as without it: docs/BENCHMARKS.md). fp32 training is
+untouched: the hook only acts while CPU autocast is on.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -39,3 +40,14 @@ def cast_attention_inputs_once(model: nn.Module) -> list[RemovableHandle]:
         for module in model.modules()
         if all(isinstance(getattr(module, name, None), nn.Linear) for name in PROJECTIONS)
     ]
+
+
+@contextlib.contextmanager
+def attention_inputs_cast_once(model: nn.Module) -> Iterator[int]:
+    """The one-cast hooks on `model` for the block (yields how many); removed afterwards."""
+    handles = cast_attention_inputs_once(model)
+    try:
+        yield len(handles)
+    finally:
+        for handle in handles:
+            handle.remove()

@@ -1,14 +1,13 @@
 """fp32 linear layers through oneDNN instead of MKL, GEMM by GEMM, on CPUs where MKL is the slower.
 
 Why: PyTorch's CPU build sends fp32 `linear` and `matmul` to MKL, and MKL picks its kernels by CPU
-vendor. On an AMD EPYC with AVX-512 (Zen 5, 2026-12-02) it ran MiniLM's GEMMs at 190–220 GFLOP/s,
-while oneDNN, which PyTorch also ships and which picks kernels by instruction set, ran the same GEMMs
-at 460–490 (forward and input gradient) and 310–350 (weight gradient). On a Zen 4 EPYC (2026-12-03)
-oneDNN was 1.1–1.3x MKL for the forward and input gradient but 0.8–0.87x for the weight gradient
-(which reads a transposed input); on the lab's Xeons the two are level. So each of the three GEMMs
-of a training linear is timed in both libraries once per process, and goes to oneDNN only where
-oneDNN is at least `MIN_SPEEDUP` faster (`LinearKernels`). The results are fp32 GEMMs like MKL's,
-summed in a different order (tests/training/test_onednn_linear.py compares them).
+vendor, while oneDNN, which PyTorch also ships, picks them by instruction set. On some AMD EPYCs
+oneDNN ran MiniLM's GEMMs at about twice MKL's rate; on others only its forward and input gradient
+were faster and its weight gradient (which reads a transposed input) slower; on the lab's Xeons the
+two are level (docs/BENCHMARKS.md). So each of the three GEMMs of a training linear is timed in both
+libraries once per process, and goes to oneDNN only where oneDNN is at least `MIN_SPEEDUP` faster
+(`LinearKernels`). The results are fp32 GEMMs like MKL's, summed in a different order
+(tests/training/speedups/test_onednn_linear.py compares them, also against float64).
 Only fp32 CPU tensors outside autocast take this path; everything else keeps the stock forward.
 """
 
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,6 +22,8 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from worker.training.speedups.gemm_probe import best_seconds
 
 Library = Literal["onednn", "mkl"]
 MIN_SPEEDUP = 1.1  # below this the switch is not worth a different summation order
@@ -107,15 +107,12 @@ def onednn_linear(
 
 
 @contextlib.contextmanager
-def linears_on_onednn(model: nn.Module, enabled: bool | None = None) -> Iterator[bool]:
-    """Route the GEMMs of every `nn.Linear` of `model` through oneDNN for the block; yields whether
-    any went. `enabled=None` decides GEMM by GEMM by `cpu_fp32_linear_kernels()`; True sends all
-    three to oneDNN. The forward is replaced on each instance (the state dict and parameter names
-    stay) and restored on exit, also on an exception."""
-    if enabled is None:
-        kernels = cpu_fp32_linear_kernels()
-    else:
-        kernels = ALL_ONEDNN if enabled else LinearKernels("mkl", "mkl", "mkl")
+def linears_on_onednn(model: nn.Module, kernels: LinearKernels | None = None) -> Iterator[bool]:
+    """Route the GEMMs of every `nn.Linear` of `model` to the libraries `kernels` names (default:
+    this CPU's choice, `cpu_fp32_linear_kernels()`) for the block; yields whether any went to
+    oneDNN. The forward is replaced on each instance (the state dict and parameter names stay) and
+    restored on exit, also on an exception; linears already routed are left to the outer block."""
+    kernels = kernels if kernels is not None else cpu_fp32_linear_kernels()
     linears = [m for m in model.modules() if type(m) is nn.Linear and "forward" not in vars(m)]
     if not kernels.uses_onednn or not linears:
         yield False
@@ -154,13 +151,12 @@ def cpu_fp32_linear_kernels() -> LinearKernels:
 @functools.cache
 def onednn_fp32_speedups() -> dict[str, float]:
     """MKL over oneDNN time for each GEMM of a training linear (forward, input gradient, weight
-    gradient) at a MiniLM feed-forward shape (a 32 x 40 batch); about 0.7 s, once per process.
+    gradient) at a MiniLM feed-forward shape (a 32 x 40 batch), once per process.
 
-    Why each GEMM, and the best of alternating rounds: on an AMD EPYC (Zen 4, 2026-12-03) oneDNN's
-    forward and input gradient were 1.1-1.3x MKL's but its weight gradient 0.8x, and single short
-    timings of the forward caught MKL still warming up (1.3-1.6x): a forward-only probe sent all
-    three to oneDNN and made epochs slower, while oneDNN for the first two and MKL for the weight
-    gradient made them about 10 % faster than all-MKL (docs/BENCHMARKS.md)."""
+    Why each GEMM, and the best of alternating rounds: one library can be faster for the forward
+    and slower for the weight gradient on the same CPU, and a single short timing can catch MKL
+    still warming up; a forward-only probe once sent all three GEMMs to oneDNN and made epochs
+    slower (docs/BENCHMARKS.md, 2026-12-03 morning)."""
     generator = torch.Generator().manual_seed(0)  # not the global one: seeding must not move
     x = torch.randn(32 * 40, 384, generator=generator)  # (batch * tokens, hidden)
     weight = torch.randn(1536, 384, generator=generator)
@@ -175,26 +171,6 @@ def onednn_fp32_speedups() -> dict[str, float]:
         for name, (mkl, onednn) in gemms.items():
             mkl()
             onednn()  # warm-up: oneDNN builds its kernel for the shape
-            rounds = [(_best_seconds(mkl), _best_seconds(onednn)) for _ in range(PROBE_ROUNDS)]
+            rounds = [(best_seconds(mkl), best_seconds(onednn)) for _ in range(PROBE_ROUNDS)]
             speedups[name] = min(m for m, _ in rounds) / min(o for _, o in rounds)
     return speedups
-
-
-def _best_seconds(call: Callable[[], object], repeats: int = 3) -> float:
-    """The shortest of `repeats` timings of `call`: noise on a shared machine only adds time."""
-    timings = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        timings.append(time.perf_counter() - start)
-    return min(timings)
-
-
-def calls_per_second(call: Callable[[], object], min_seconds: float = 0.03) -> float:
-    """How often `call` runs per second, after one warm-up call; the speed probes' timer."""
-    call()  # warm-up: oneDNN builds its kernel for the shape
-    calls, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < min_seconds or calls == 0:
-        call()
-        calls += 1
-    return calls / elapsed

@@ -3,10 +3,11 @@
 Why: the sequence-classification heads of BERT, RoBERTa and XLM-R read only position 0 of the
 last hidden state (BERT's pooler, RoBERTa's classification head). For every other position, the
 last layer's query, attention output, output projection and feed-forward block are computed and then
-thrown away. That is 10 of the layer's 12·h² multiply-adds per token: 14 % of MiniLM's linear FLOPs
-over its 6 layers, 7 % of XLM-R base's over 12. Keys and values still come from every position, so
-the logits and every gradient are the stock ones (tests/training/test_cls_only_last_layer.py). The
-only difference is that the dropout masks of the discarded positions are no longer drawn.
+thrown away: 10 of the layer's 12·h² multiply-adds per token, 14 % of MiniLM's linear FLOPs over
+its 6 layers, 7 % of XLM-R base's over 12 (arithmetic, not a timing). Keys and values still come
+from every position, so the logits and every gradient are the stock ones
+(tests/training/speedups/test_cls_only_last_layer.py). The only difference is that the dropout
+masks of the discarded positions are no longer drawn.
 
 The layer's own `forward` is replaced on the instance, as accelerate's hooks do, so parameter names
 and the state dict stay the same. Calls this is not exact for go to the stock forward: a cache,

@@ -1,26 +1,29 @@
 """Dropout that is cheap on CPUs: masks from 16-bit slices of 64-bit random words.
 
 Why: on a CPU, `torch.nn.functional.dropout` draws one Mersenne-Twister number per element
-(`bernoulli_`), SDPA's dropout path adds ~7 ms per MiniLM layer forward, and SDPA's bf16 backward
-without dropout is slower still (~50 ms per layer). For
-MiniLM at batch 32 that was 17 % of an fp32 step and a quarter of a bf16 step (docs/BENCHMARKS.md):
-more time than all the feed-forward GEMMs in bf16. Drawing one 64-bit word per four elements and
-comparing 16-bit slices against a threshold gives the same Bernoulli masks at a quarter of the
-generator calls (p is rounded to a multiple of 1/65536, an error below 8e-6). The words come from
-NumPy's PCG64, three times faster per word than torch's Mersenne Twister (0.34 against 1.0 ms for
-the 147k words of one hidden-state mask), started at a 128-bit state drawn from the seeded torch
-generator, so `torch.manual_seed` still fixes every mask and runs stay reproducible.
+(`bernoulli_`) on one thread, SDPA's dropout path is slow, and SDPA's CPU backward is slower still;
+for MiniLM the masks were a sizeable part of a step before this (docs/BENCHMARKS.md).
+Drawing one 64-bit word per four elements and comparing 16-bit slices against a threshold gives the
+same Bernoulli distribution at a quarter of the generator calls (p is rounded to a multiple of 1/65536, an
+error below 8e-6). The words come from NumPy's PCG64, several times faster per word than torch's
+Mersenne Twister, started at a 128-bit state drawn from the seeded torch generator, so
+`torch.manual_seed` still fixes every mask and runs stay reproducible. The masks are not the ones
+stock dropout would draw under the same seed, so a run with and without this trains differently
+(each reproducibly); with dropout at 0 the two give the same logits and gradients.
 
-`install_cpu_dropout(model)` swaps every `nn.Dropout` for `CpuDropout` and, where the model uses
+`cpu_dropout_installed(model)` swaps every `nn.Dropout` for `CpuDropout` and, where the model uses
 transformers' attention interface (BERT, RoBERTa/XLM-R and most current encoders), routes attention
-through `cpu_attention`: plain softmax attention with this dropout on the probabilities. On CUDA the
-stock kernels are already fused (Philox RNG), so the trainer installs this on CPU only.
+through `cpu_attention`: plain softmax attention with this dropout on the probabilities; both are
+undone when the block ends. On CUDA the stock kernels are already fused (Philox RNG), so the
+speed-ups install this on CPU only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -60,7 +63,7 @@ def keep_mask(
     words = random_words((n + 3) // 4, generator)
     threshold = -32768 + round(p * 65536)  # int16 values are uniform on [-32768, 32767]
     keep = words.view(torch.int16)[:n].view(shape) >= threshold
-    # cast then scale in place: 0.46 ms against 0.70 for `torch.where(keep, scale, 0)` (32×48×384)
+    # cast then scale in place: cheaper than `torch.where(keep, scale, 0)` (docs/BENCHMARKS.md)
     return keep.to(dtype).mul_(1.0 / (1.0 - p))
 
 
@@ -129,20 +132,50 @@ def _register_attention() -> None:
     ALL_MASK_ATTENTION_FUNCTIONS.register(ATTENTION_NAME, eager_mask)
 
 
-def install_cpu_dropout(model: nn.Module) -> bool:
-    """Swap `model`'s dropout modules (and, when supported, its attention) for the cheap CPU ones,
-    in place. Returns whether attention was routed too (models without transformers' attention
-    interface keep their own attention)."""
+@contextlib.contextmanager
+def cpu_dropout_installed(model: nn.Module) -> Iterator[bool]:
+    """`model` with the cheap CPU dropout (and, when supported, attention) for the block; yields
+    whether attention was routed too. The stock modules and attention are back afterwards, also on
+    an exception, so evaluation, checkpoints and later stages see the stock model."""
+    swapped = _swap_dropouts(model)
+    stock_attention = _attention_of(model)
+    routed = stock_attention != ATTENTION_NAME and _set_attention(model, ATTENTION_NAME)
+    try:
+        yield routed
+    finally:
+        if routed and stock_attention is not None:
+            _set_attention(model, stock_attention)
+        for parent, name, stock in swapped:
+            stock.train(getattr(parent, name).training)
+            setattr(parent, name, stock)
+
+
+def _swap_dropouts(model: nn.Module) -> list[tuple[nn.Module, str, nn.Dropout]]:
+    """Replace every stock `nn.Dropout` by a `CpuDropout` of the same p; returns what was replaced."""
+    swapped = []
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if type(child) is nn.Dropout:
-                setattr(parent, name, CpuDropout(child.p, child.inplace))
+                replacement = CpuDropout(child.p, child.inplace)
+                replacement.train(child.training)
+                setattr(parent, name, replacement)
+                swapped.append((parent, name, child))
+    return swapped
+
+
+def _attention_of(model: nn.Module) -> str | None:
+    config = getattr(model, "config", None)
+    return getattr(config, "_attn_implementation", None) if config is not None else None
+
+
+def _set_attention(model: nn.Module, implementation: str) -> bool:
+    """Switch transformers' attention implementation; False where the model cannot."""
     _register_attention()
     set_attention = getattr(model, "set_attn_implementation", None)
     if set_attention is None:
         return False
     try:
-        set_attention(ATTENTION_NAME)
+        set_attention(implementation)
     except (ValueError, NotImplementedError):
         return False
-    return True
+    return _attention_of(model) == implementation

@@ -4,6 +4,7 @@ and left alone where the head reads more than position 0."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -18,8 +19,8 @@ from transformers import (
     XLMRobertaForSequenceClassification,
 )
 
-from worker.training.cls_only_last_layer import cls_only_last_layer, last_layer_if_exact
-from worker.training.cpu_dropout import install_cpu_dropout
+from worker.training.speedups.cls_only_last_layer import cls_only_last_layer, last_layer_if_exact
+from worker.training.speedups.cpu_dropout import cpu_dropout_installed
 
 SIZES: dict[str, Any] = {
     "hidden_size": 32,
@@ -65,14 +66,15 @@ def logits_and_grads(model: nn.Module) -> tuple[torch.Tensor, dict[str, torch.Te
 @pytest.mark.parametrize("cpu_attention", [False, True])
 def test_first_position_layer_gives_the_stock_logits_and_gradients(kind: str, cpu_attention: bool) -> None:
     model = tiny(kind).train()
-    if cpu_attention:
-        install_cpu_dropout(model)
-    keys = list(model.state_dict())
-    stock_logits, stock_grads = logits_and_grads(model)
-    with cls_only_last_layer(model) as installed:
-        assert installed
-        assert list(model.state_dict()) == keys, "parameter names unchanged"
-        logits, grads = logits_and_grads(model)
+    with contextlib.ExitStack() as stack:
+        if cpu_attention:
+            assert stack.enter_context(cpu_dropout_installed(model))
+        keys = list(model.state_dict())
+        stock_logits, stock_grads = logits_and_grads(model)
+        with cls_only_last_layer(model) as installed:
+            assert installed
+            assert list(model.state_dict()) == keys, "parameter names unchanged"
+            logits, grads = logits_and_grads(model)
     torch.testing.assert_close(logits, stock_logits, rtol=1e-5, atol=1e-6)
     # the last layer's key bias has a zero gradient in exact arithmetic (softmax ignores a constant
     # per row), so compare against the scale of all gradients, not each tensor's own

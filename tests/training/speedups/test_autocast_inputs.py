@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from worker.training.autocast_inputs import cast_attention_inputs_once
 from worker.training.model import load_classifier
+from worker.training.speedups.autocast_inputs import attention_inputs_cast_once
 
 
 def inputs_seen_by_query(model: nn.Module) -> list[torch.dtype]:
@@ -34,26 +34,25 @@ def run(model: nn.Module, autocast: bool) -> tuple[torch.Tensor, list[torch.Tens
 def test_one_cast_gives_the_same_outputs_and_gradients(tiny_model: Path) -> None:
     plain = load_classifier(str(tiny_model), 3, seed=0).eval()  # eval: no dropout, same forward
     hooked = load_classifier(str(tiny_model), 3, seed=0).eval()
-    handles = cast_attention_inputs_once(hooked)
-    assert len(handles) == hooked.config.num_hidden_layers
     seen = inputs_seen_by_query(hooked)
+    with attention_inputs_cast_once(hooked) as hooks:
+        assert hooks == hooked.config.num_hidden_layers
 
-    logits, grads = run(hooked, autocast=True)
-    assert seen and set(seen) == {torch.bfloat16}, "the projections get the bf16 tensor"
-    plain_logits, plain_grads = run(plain, autocast=True)
-    torch.testing.assert_close(logits, plain_logits, rtol=0, atol=2e-2)
-    for grad, plain_grad in zip(grads, plain_grads, strict=True):
-        torch.testing.assert_close(grad, plain_grad, rtol=5e-2, atol=5e-3)
+        logits, grads = run(hooked, autocast=True)
+        assert seen and set(seen) == {torch.bfloat16}, "the projections get the bf16 tensor"
+        plain_logits, plain_grads = run(plain, autocast=True)
+        torch.testing.assert_close(logits, plain_logits, rtol=0, atol=2e-2)
+        for grad, plain_grad in zip(grads, plain_grads, strict=True):
+            torch.testing.assert_close(grad, plain_grad, rtol=5e-2, atol=5e-3)
 
-    seen.clear()
-    logits, grads = run(hooked, autocast=False)  # fp32: untouched, exactly the plain model
-    assert set(seen) == {torch.float32}
-    plain_logits, plain_grads = run(plain, autocast=False)
-    assert torch.equal(logits, plain_logits)
-    assert all(torch.equal(a, b) for a, b in zip(grads, plain_grads, strict=True))
+        seen.clear()
+        logits, grads = run(hooked, autocast=False)  # fp32: untouched, exactly the plain model
+        assert set(seen) == {torch.float32}
+        plain_logits, plain_grads = run(plain, autocast=False)
+        assert torch.equal(logits, plain_logits)
+        assert all(torch.equal(a, b) for a, b in zip(grads, plain_grads, strict=True))
 
-    for handle in handles:
-        handle.remove()
+    assert not any(m._forward_pre_hooks for m in hooked.modules() if hasattr(m, "query"))
     seen.clear()
     run(hooked, autocast=True)
     assert torch.float32 in set(seen), "removed: autocast casts inside each projection again"

@@ -11,8 +11,13 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertForSequenceClassification
 
-from worker.training import onednn_linear as mod
-from worker.training.onednn_linear import LinearKernels, linears_on_onednn, onednn_linear
+from worker.training.speedups import onednn_linear as mod
+from worker.training.speedups.onednn_linear import (
+    ALL_ONEDNN,
+    LinearKernels,
+    linears_on_onednn,
+    onednn_linear,
+)
 
 
 def tiny_bert() -> BertForSequenceClassification:
@@ -43,7 +48,7 @@ def logits_and_grads(model: nn.Module) -> tuple[torch.Tensor, dict[str, torch.Te
 def test_a_model_on_onednn_has_the_stock_logits_and_gradients() -> None:
     model = tiny_bert()
     stock_logits, stock_grads = logits_and_grads(model)
-    with linears_on_onednn(model, enabled=True) as used:
+    with linears_on_onednn(model, ALL_ONEDNN) as used:
         logits, grads = logits_and_grads(model)
     assert used
     torch.testing.assert_close(logits, stock_logits, rtol=1e-5, atol=1e-6)
@@ -91,7 +96,7 @@ def test_under_bf16_autocast_the_stock_path_runs() -> None:
 def test_the_stock_forward_is_back_after_the_block_also_after_an_exception() -> None:
     model = tiny_bert()
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    with pytest.raises(RuntimeError, match="cancelled"), linears_on_onednn(model, enabled=True):
+    with pytest.raises(RuntimeError, match="cancelled"), linears_on_onednn(model, ALL_ONEDNN):
         assert all("forward" in vars(m) for m in linears)
         raise RuntimeError("cancelled")
     assert all("forward" not in vars(m) for m in linears)
@@ -107,7 +112,7 @@ def test_disabled_or_too_small_a_speedup_changes_nothing(monkeypatch: pytest.Mon
     with linears_on_onednn(model) as used:
         assert not used
         assert all("forward" not in vars(m) for m in model.modules())
-    with linears_on_onednn(model, enabled=False) as used:
+    with linears_on_onednn(model, LinearKernels("mkl", "mkl", "mkl")) as used:
         assert not used
 
 

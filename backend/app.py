@@ -3,6 +3,9 @@
 Errors are answered in the caller's language: JSON `{"message", "detail"}` for the API, health and
 the pages' JSON feeds; an HTML error page for everything else. The status code is the same either
 way (domain errors carry theirs, see backend.errors).
+
+Access (backend.access) wraps everything: browser guards (Host, same-origin posts, security
+headers), the session cookie, and the deny-by-default gate that resolves the caller.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 import backend.pages
 from backend import store
+from backend.access import install_access
 from backend.api import api_router, health_router
 from backend.api.errors import domain_error_json, http_error_json, validation_error_json, validation_message
 from backend.errors import DomainError
@@ -93,6 +97,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     install_error_handlers(app)
+    install_access(app)
     app.include_router(api_router)
     app.include_router(health_router)
     app.include_router(backend.pages.router)

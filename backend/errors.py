@@ -42,8 +42,15 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class Unauthorized(DomainError):
+    """No valid credentials: a wrong password, an unknown or revoked token, a disabled account."""
+
+    status_code = 401
+    title = "Login required"
+
+
 class Forbidden(DomainError):
-    """The caller may not do this."""
+    """The caller is known but may not do this (their role, or not their run or link)."""
 
     status_code = 403
     title = "Forbidden"

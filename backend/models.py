@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models: experiments, runs, scores, metric points, tags, share links.
+"""SQLAlchemy 2 models: experiments, runs, scores, metric points, tags, share links, users and API tokens.
 
 Scores are one row per (run, dataset, language, split, metric) and metric points one row per
 (run, stage, name, step): per-language charts, grouping and deltas stay plain SQL. Every child
@@ -83,6 +83,9 @@ class Run(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     average: Mapped[float | None] = mapped_column(Float, nullable=True)  # task accuracy, mean over languages
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Who launched it; NULL for runs of a server without accounts (XLT_AUTH off) and for imports.
+    # Users are disabled, never deleted, so no ON DELETE rule is needed (or kept: see migration 0002).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
 
     __table_args__ = (Index("ix_runs_model_method", "model", "method"),)
 
@@ -128,3 +131,32 @@ class ShareLink(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+
+
+class User(Base):
+    """An account: logs in at /login (argon2id `password_hash`) and owns API tokens, runs and links."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # admin | member | viewer (backend.schemas.ROLES)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiToken(Base):
+    """A script's credential: only the SHA-256 of the token is kept; `prefix` names it in lists."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -46,6 +46,8 @@ class RunOut(BaseModel):
     notes: str = ""
     average: float | None = None  # macro average of the task's accuracy over evaluated languages
     summary: dict[str, Any] | None = None  # results.json summary (+ generalized matrix, selected checkpoint)
+    owner_id: int | None = None  # who launched it; None without accounts (XLT_AUTH off) or imported
+    owner: str | None = None  # that user's name
 
 
 class RunCreated(BaseModel):
@@ -121,3 +123,42 @@ class ShareLinkOut(BaseModel):
     created_at: datetime
     expires_at: datetime | None = None
     revoked: bool = False
+    owner_id: int | None = None  # who made it (None: made without accounts)
+    owner: str | None = None
+
+
+# ── accounts ─────────────────────────────────────────────────────────────────────────────────────
+
+Role = Literal["admin", "member", "viewer"]
+ROLES: tuple[Role, ...] = get_args(Role)  # most to least: admin manages users, member launches, viewer reads
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+    disabled: bool = False
+    created_at: datetime
+
+
+class ApiTokenOut(BaseModel):
+    """A token as lists show it: never the token, only its public prefix."""
+
+    id: int
+    user_id: int
+    user: str
+    label: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class Principal(BaseModel):
+    """Who is asking. `id` is None only for the implicit local admin of a server without accounts
+    (XLT_AUTH off, e.g. the embedded start on 127.0.0.1): there everyone at the keyboard is admin."""
+
+    id: int | None
+    name: str
+    role: Role
+    via: Literal["session", "token", "local"]

@@ -7,11 +7,27 @@ for the multi-machine deployment; nothing else changes.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost: a server bound there is reachable from this machine only."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -42,6 +58,28 @@ class Settings(BaseSettings):
         default=600, description="seconds without heartbeat before a running run is failed as worker lost"
     )
     log_level: str = "info"
+    auth: Literal["auto", "on", "off"] = Field(
+        default="auto", description="accounts and tokens; auto: on unless the server binds to loopback only"
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="signs session cookies; default: generated once into <home>/secret_key (0600)",
+    )
+    cookie_secure: Literal["auto", "on", "off"] = Field(
+        default="auto", description="Secure flag of the session cookie; auto: on requests made over HTTPS"
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="comma-separated Host header values accepted ('*.example.org', '*'); "
+        "default: the bound host and loopback names",
+    )
+    admin_user: str = Field(
+        default="", description="bootstrap: create this admin when the database has no user yet"
+    )
+    admin_password_file: str = Field(
+        default="",
+        description="bootstrap admin password file; default: generated into <home>/initial_admin_password",
+    )
 
     @model_validator(mode="after")
     def _embedded_defaults(self) -> Settings:
@@ -52,6 +90,28 @@ class Settings(BaseSettings):
         if not self.broker_url:
             self.broker_url = f"sqla+sqlite:///{home / 'broker.db'}"
         return self
+
+    @property
+    def loopback_only(self) -> bool:
+        return is_loopback(self.host)
+
+    @property
+    def auth_enabled(self) -> bool:
+        """`auto` means: accounts are needed as soon as other machines can reach the server."""
+        return self.auth == "on" or (self.auth == "auto" and not self.loopback_only)
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        """Host header values the server answers (DNS rebinding defence); '*' allows any."""
+        names = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        if names:
+            return names
+        bound = self.host.strip().lower()
+        if bound in ("0.0.0.0", "::", "[::]", ""):  # every interface: this machine's own names
+            bound_names = [socket.gethostname().lower(), socket.getfqdn().lower()]
+        else:
+            bound_names = [f"[{bound}]" if ":" in bound and not bound.startswith("[") else bound]
+        return list(dict.fromkeys([*bound_names, *LOOPBACK_NAMES]))
 
     @property
     def embedded_broker(self) -> bool:

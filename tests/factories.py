@@ -134,6 +134,8 @@ def xlt_environment(**values: str) -> Iterator[Settings]:
         del os.environ[key]
     os.environ.update({f"XLT_{k.upper()}": v for k, v in values.items()})
     os.environ.setdefault("XLT_DATA_DIR", DATA_DIR)
+    # Starlette's TestClient sends `Host: testserver`; real servers keep the default (bound host + loopback).
+    os.environ.setdefault("XLT_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     reset_caches()
     try:
         yield get_settings()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from xlt.accounts import add_account_verbs
+
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xlt", description="XLT Lab: zero-shot cross-lingual transfer runs")
@@ -32,6 +34,7 @@ def _build_parser() -> argparse.ArgumentParser:
     db = verbs.add_parser("db", help="database maintenance")
     db_verbs = db.add_subparsers(dest="db_verb", required=True)
     db_verbs.add_parser("upgrade", help="apply Alembic migrations up to head")
+    add_account_verbs(verbs)
     return parser
 
 
@@ -54,10 +57,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return submit_command(args.config, url=args.url, sweep=args.sweep, tags=args.tag)
     if args.verb == "db" and args.db_verb == "upgrade":
-        from backend.migrate import upgrade
+        from xlt.serve import upgrade_and_bootstrap
 
-        upgrade()
+        upgrade_and_bootstrap()
         return 0
+    if args.verb in ("users", "tokens"):
+        from xlt.accounts import accounts_command
+
+        return accounts_command(args)
     return 2
 
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from backend.api import compare, experiments, health, runs, share_links, sweeps
+from backend.api import compare, experiments, health, me, runs, share_links, sweeps
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(runs.router)
@@ -10,6 +10,7 @@ api_router.include_router(sweeps.router)
 api_router.include_router(experiments.router)
 api_router.include_router(compare.router)
 api_router.include_router(share_links.router)
+api_router.include_router(me.router)
 
 health_router = health.router
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel
 
+from backend.access import CurrentUser
 from backend.api.responses import pydantic_json
 from backend.schemas import MetricSeries, RunCreated, RunOut, RunPage, ScoreOut
 from backend.services import runs
@@ -24,11 +25,12 @@ class NotesIn(BaseModel):
 
 @router.post("/runs", status_code=201, response_model=RunCreated, summary="Submit a run config")
 def create_run(
+    user: CurrentUser,
     config: Annotated[dict[str, Any], Body(description="a run config (worker/training/config.py)")],
     experiment_id: int | None = None,
     tag: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> RunCreated:
-    return runs.submit_run(config, experiment_id=experiment_id, tags=tag)
+    return runs.submit_run(config, experiment_id=experiment_id, tags=tag, actor=user)
 
 
 @router.get("/runs", response_model=RunPage, summary="List runs with filters, sort and pagination")
@@ -40,6 +42,7 @@ def list_runs(
     method: str | None = None,
     tag: str | None = None,
     seed: int | None = None,
+    owner: str | None = Query(None, description="user name of whoever launched the run"),
     q: str | None = Query(None, description="substring of name or model"),
     sort: str = Query("-created_at", description="column, '-' prefix for descending"),
     page: int = Query(1, ge=1),
@@ -54,6 +57,7 @@ def list_runs(
         tag=tag,
         seed=seed,
         search=q,
+        owner=owner,
         sort=sort,
         page=page,
         page_size=page_size,
@@ -81,22 +85,22 @@ def get_history(
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, summary="Cancel a queued or running run")
-def cancel_run(run_id: int) -> RunOut:
-    return runs.cancel_run(run_id)
+def cancel_run(run_id: int, user: CurrentUser) -> RunOut:
+    return runs.cancel_run(run_id, actor=user)
 
 
 @router.post(
     "/runs/{run_id}/retry", status_code=201, response_model=RunCreated, summary="A new run, same config"
 )
-def retry_run(run_id: int) -> RunCreated:
-    return runs.retry_run(run_id)
+def retry_run(run_id: int, user: CurrentUser) -> RunCreated:
+    return runs.retry_run(run_id, actor=user)
 
 
 @router.put("/runs/{run_id}/tags", response_model=list[str])
-def put_tags(run_id: int, body: TagsIn) -> list[str]:
-    return runs.set_tags(run_id, body.tags)
+def put_tags(run_id: int, body: TagsIn, user: CurrentUser) -> list[str]:
+    return runs.set_tags(run_id, body.tags, actor=user)
 
 
 @router.put("/runs/{run_id}/notes", response_model=RunOut)
-def put_notes(run_id: int, body: NotesIn) -> RunOut:
-    return runs.set_notes(run_id, body.notes)
+def put_notes(run_id: int, body: NotesIn, user: CurrentUser) -> RunOut:
+    return runs.set_notes(run_id, body.notes, actor=user)

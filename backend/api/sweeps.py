@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.access import CurrentUser
 from backend.schemas import SweepCreated
 from backend.services import runs
 
@@ -27,8 +28,13 @@ class SweepIn(BaseModel):
 
 
 @router.post("/sweeps", status_code=201, response_model=SweepCreated, summary="Submit a grid of runs")
-def create_sweep(body: SweepIn) -> SweepCreated:
+def create_sweep(body: SweepIn, user: CurrentUser) -> SweepCreated:
     """An invalid grid point is a 422 naming it, and nothing is stored."""
     return runs.submit_sweep(
-        name=body.name, base=body.base, grid=body.grid, description=body.description, tags=body.tags
+        name=body.name,
+        base=body.base,
+        grid=body.grid,
+        description=body.description,
+        tags=body.tags,
+        actor=user,
     )

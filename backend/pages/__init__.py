@@ -7,7 +7,7 @@ send a download (downloads.py). Pages never import the JSON API package.
 
 from fastapi import APIRouter
 
-from backend.pages import assets, compare_page, launch_page, run_page, runs_page, share_page
+from backend.pages import assets, compare_page, launch_page, login_page, run_page, runs_page, share_page
 
 router = APIRouter()
 router.include_router(assets.router)
@@ -16,3 +16,4 @@ router.include_router(launch_page.router)
 router.include_router(run_page.router)
 router.include_router(compare_page.router)
 router.include_router(share_page.router)
+router.include_router(login_page.router)

@@ -12,10 +12,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from backend.access import CurrentUser
 from backend.figures.style import TIER_ORDER
 from backend.pages.launch_form import form_values, model_suggestions, parse_launch_form
 from backend.pages.templating import render
+from backend.schemas import Principal
 from backend.services import runs
+from backend.services.permissions import require_role
 from backend.settings import get_settings
 from worker.training.config import DEFAULT_EPOCHS, ROBUST_METHODS
 from worker.training.languages import DATASET_LANGUAGES, language
@@ -48,8 +51,11 @@ def _context(
 
 @router.get("/launch", response_class=HTMLResponse, include_in_schema=False)
 def launch_page(
-    request: Request, from_run: Annotated[int | None, Query(alias="from", description="run to clone")] = None
+    request: Request,
+    user: CurrentUser,
+    from_run: Annotated[int | None, Query(alias="from", description="run to clone")] = None,
 ) -> HTMLResponse:
+    require_role(user, "member", "launching a run")  # a viewer gets a 403 page, not a form that fails
     values = form_values()
     if from_run is not None:
         values = form_values(runs.get_run(from_run).config)
@@ -59,20 +65,21 @@ def launch_page(
 
 
 @router.post("/launch", include_in_schema=False)
-async def launch_submit(request: Request) -> Response:
+async def launch_submit(request: Request, user: CurrentUser) -> Response:
     form = await request.form()
     raw: dict[str, Any] = {key: form.getlist(key) if key in MULTI else form.get(key) for key in form}
-    return await run_in_threadpool(_launch, request, raw)  # the store and the broker are blocking
+    return await run_in_threadpool(_launch, request, raw, user)  # the store and the broker are blocking
 
 
-def _launch(request: Request, raw: dict[str, Any]) -> Response:
+def _launch(request: Request, raw: dict[str, Any], user: Principal) -> Response:
+    require_role(user, "member", "launching a run")
     parsed = parse_launch_form(raw, get_settings().data_dir)
     if parsed.errors:
         values = form_values() | raw | {k: raw.get(k, []) for k in MULTI}
         return render(request, "launch.html", _context(values, parsed.errors), status_code=422)
     if not parsed.is_sweep:
-        created = runs.submit_run(parsed.configs[0], tags=parsed.tags)
+        created = runs.submit_run(parsed.configs[0], tags=parsed.tags, actor=user)
         return RedirectResponse(f"/runs/{created.id}", status_code=303)
     name = parsed.base.get("name") or f"{parsed.base['task']} sweep"
-    sweep = runs.submit_sweep(name=name, base=parsed.base, grid=parsed.grid, tags=parsed.tags)
+    sweep = runs.submit_sweep(name=name, base=parsed.base, grid=parsed.grid, tags=parsed.tags, actor=user)
     return RedirectResponse(f"/?experiment={sweep.experiment_id}", status_code=303)

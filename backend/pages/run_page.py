@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from backend.access import CurrentUser
 from backend.errors import Conflict
 from backend.figures.run_figures import loss_curve
 from backend.pages.downloads import run_export
@@ -42,16 +43,16 @@ def run_live(run_id: int) -> dict[str, Any]:
 
 
 @router.post("/runs/{run_id}/cancel", include_in_schema=False)
-def cancel(run_id: int) -> RedirectResponse:
+def cancel(run_id: int, user: CurrentUser) -> RedirectResponse:
     """Back to the run page; a run that finished meanwhile simply shows how it ended."""
     with contextlib.suppress(Conflict):
-        runs.cancel_run(run_id)
+        runs.cancel_run(run_id, actor=user)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
 @router.post("/runs/{run_id}/retry", include_in_schema=False)
-def retry(run_id: int) -> RedirectResponse:
-    created = runs.retry_run(run_id)
+def retry(run_id: int, user: CurrentUser) -> RedirectResponse:
+    created = runs.retry_run(run_id, actor=user)
     return RedirectResponse(f"/runs/{created.id}", status_code=303)
 
 

@@ -40,6 +40,7 @@ def runs_page(
     status: str = "",
     experiment: str = "",
     tag: str = "",
+    owner: str = "",
     q: str = "",
     sort: str = "-created_at",
     page: Annotated[int, Query(ge=1)] = 1,
@@ -52,6 +53,7 @@ def runs_page(
         "status": status,
         "experiment": experiment,
         "tag": tag,
+        "owner": owner,
         "q": q,
     }
     if sort.lstrip("-") not in dict(COLUMNS):
@@ -64,6 +66,7 @@ def runs_page(
         method=method or None,
         tag=tag or None,
         search=q or None,
+        owner=owner or None,
         sort=sort,
         page=page,
         page_size=page_size,
@@ -90,6 +93,7 @@ def runs_page(
         "tasks": get_args(TaskName),
         "experiments": table.experiments,
         "tags": table.tags,
+        "owners": table.owners,
         "page_sizes": PAGE_SIZES,
         "pages": (result.total + result.page_size - 1) // result.page_size,
     }

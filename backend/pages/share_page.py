@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from backend.access import CurrentUser
 from backend.errors import Invalid, NotFound
 from backend.pages.downloads import compare_export, run_export
 from backend.pages.errors import error_page
@@ -35,6 +36,7 @@ def _days(text: str) -> float | None:
 
 @router.post("/shares", include_in_schema=False)
 def create_share(
+    user: CurrentUser,
     kind: str = Form(...),
     run_id: int | None = Form(None),
     runs: str = Form(""),
@@ -45,7 +47,7 @@ def create_share(
         view: dict[str, Any] = {"run_id": run_id}
     else:
         view = {"runs": parse_run_ids([runs]), "baseline": baseline or None}
-    link = share_links.create_share_link(kind, view, _days(expires_in_days))
+    link = share_links.create_share_link(kind, view, _days(expires_in_days), actor=user)
     return RedirectResponse(f"/shares?created={link.token}", status_code=303)
 
 
@@ -59,7 +61,7 @@ def _target(row: share_links.ShareLinkRow) -> str:
 
 
 @router.get("/shares", response_class=HTMLResponse, include_in_schema=False)
-def shares_page(request: Request, created: str = "") -> HTMLResponse:
+def shares_page(request: Request, user: CurrentUser, created: str = "") -> HTMLResponse:
     now = datetime.now(UTC)
     rows = [
         {
@@ -72,14 +74,14 @@ def shares_page(request: Request, created: str = "") -> HTMLResponse:
             else "active",
             "target": _target(row),
         }
-        for row in share_links.share_link_rows()
+        for row in share_links.share_link_rows(actor=user)
     ]
     return render(request, "shares.html", {"nav": "shares", "rows": rows, "created": created})
 
 
 @router.post("/shares/{token}/revoke", include_in_schema=False)
-def revoke_share(token: str) -> RedirectResponse:
-    share_links.revoke_share_link(token)
+def revoke_share(token: str, user: CurrentUser) -> RedirectResponse:
+    share_links.revoke_share_link(token, actor=user)
     return RedirectResponse("/shares", status_code=303)
 
 

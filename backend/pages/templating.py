@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from backend.figures.style import TIER_LABELS, language_label, language_name
+from backend.services.permissions import may_change, may_launch
 from worker.training.languages import tier
 from worker.training.results import ACTIVE_STATUSES
 
@@ -60,9 +61,13 @@ templates.env.globals.update(
     tier=tier,
     tier_labels=TIER_LABELS,
     active_statuses=ACTIVE_STATUSES,
+    may_launch=may_launch,  # templates hide what the user cannot do; the services refuse it anyway
+    may_change=may_change,
 )
 templates.env.filters.update(when=_when, short_model=_short_model)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """`user` (the caller, None on a public page without login) is in every template's context."""
+    context = {"user": getattr(request.state, "principal", None), **context}
     return templates.TemplateResponse(request, name, context, status_code=status_code)

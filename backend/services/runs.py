@@ -3,6 +3,10 @@
 Submitting inserts the queued run(s) first and sends the task(s) only after the commit, so a worker
 never receives a run it cannot find; when the broker is unreachable the run is failed at once (not
 left queued forever) and the caller gets Unavailable.
+
+Every use case that changes something takes the `actor` (backend.schemas.Principal) and checks its
+permission here (backend.services.permissions), so the API and the pages cannot differ on it. The
+run records its launcher as owner (none for the implicit local admin of a server without accounts).
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from backend.run_configs import validate_config, validate_sweep
 from backend.schemas import (
     ExperimentOut,
     MetricSeries,
+    Principal,
     RunCreated,
     RunOut,
     RunPage,
     ScoreOut,
     SweepCreated,
+    UserOut,
 )
+from backend.services.permissions import require_owner, require_role
 from backend.settings import get_settings
+from backend.store import users as user_store
 from worker.training.config import RunConfig
 from worker.training.results import ACTIVE_STATUSES, RUN_STATUSES
 
@@ -31,12 +39,23 @@ from worker.training.results import ACTIVE_STATUSES, RUN_STATUSES
 
 
 def _submit(
-    config: RunConfig, *, experiment_id: int | None, tags: Sequence[str], retry_of: int | None = None
+    config: RunConfig,
+    *,
+    experiment_id: int | None,
+    tags: Sequence[str],
+    owner_id: int | None,
+    retry_of: int | None = None,
 ) -> RunCreated:
     name = queue.queue_for(config)
     task_id = queue.new_task_id()
     run = store.create_run(
-        config, queue=name, task_id=task_id, experiment_id=experiment_id, tags=tags, retry_of=retry_of
+        config,
+        queue=name,
+        task_id=task_id,
+        experiment_id=experiment_id,
+        tags=tags,
+        retry_of=retry_of,
+        owner_id=owner_id,
     )
     try:
         queue.enqueue_run(run.id, name, task_id)
@@ -49,17 +68,20 @@ def _submit(
 def submit_run(
     config: RunConfig | Mapping[str, Any],
     *,
+    actor: Principal,
     experiment_id: int | None = None,
     tags: Sequence[str] = (),
 ) -> RunCreated:
     """Validate (a JSON object, or an already validated config), insert the queued run, send its task.
 
-    Raises Invalid naming the field (nothing stored), Unavailable when the broker is down.
+    Raises Forbidden below the member role, Invalid naming the field (nothing stored), Unavailable
+    when the broker is down.
     """
+    require_role(actor, "member", "launching a run")
     parsed = config if isinstance(config, RunConfig) else validate_config(config, get_settings().data_dir)
     if experiment_id is not None and store.get_experiment(experiment_id) is None:
         raise Invalid(f"experiment_id: no experiment {experiment_id}")
-    return _submit(parsed, experiment_id=experiment_id, tags=tags)
+    return _submit(parsed, experiment_id=experiment_id, tags=tags, owner_id=actor.id)
 
 
 def submit_sweep(
@@ -67,14 +89,16 @@ def submit_sweep(
     name: str,
     base: Mapping[str, Any],
     grid: Mapping[str, list[Any]],
+    actor: Principal,
     description: str = "",
     tags: Sequence[str] = (),
 ) -> SweepCreated:
     """Every combination of `grid` over `base` as one experiment; all validated before any is stored."""
+    require_role(actor, "member", "launching a sweep")
     configs = validate_sweep(dict(base), dict(grid), get_settings().data_dir)
     planned = [(cfg, queue.queue_for(cfg), queue.new_task_id()) for cfg in configs]
     spec = {"base": dict(base), "grid": dict(grid)}
-    experiment, run_ids = store.create_sweep(name, description, spec, planned, tags=tags)
+    experiment, run_ids = store.create_sweep(name, description, spec, planned, tags=tags, owner_id=actor.id)
     for i, (run_id, (_cfg, queue_name, task_id)) in enumerate(zip(run_ids, planned, strict=True)):
         try:
             queue.enqueue_run(run_id, queue_name, task_id)
@@ -85,19 +109,22 @@ def submit_sweep(
     return SweepCreated(experiment_id=experiment.id, run_ids=run_ids)
 
 
-def retry_run(run_id: int) -> RunCreated:
-    """A new queued run with the same config, experiment and tags (`retry_of` points back)."""
+def retry_run(run_id: int, *, actor: Principal) -> RunCreated:
+    """A new queued run with the same config, experiment and tags (`retry_of` points back), owned by
+    whoever retried it. Members retry their own runs; admins any."""
     run = get_run(run_id)
+    require_owner(actor, run.owner_id, f"retrying run {run_id}")
     config = RunConfig.model_validate(run.config)
-    return _submit(config, experiment_id=run.experiment_id, tags=run.tags, retry_of=run_id)
+    return _submit(config, experiment_id=run.experiment_id, tags=run.tags, retry_of=run_id, owner_id=actor.id)
 
 
 # ── changing a run ───────────────────────────────────────────────────────────────────────────────
 
 
-def cancel_run(run_id: int) -> RunOut:
+def cancel_run(run_id: int, *, actor: Principal) -> RunOut:
     """A queued run is cancelled at once; a running one stops at its worker's next flush."""
     run = get_run(run_id)
+    require_owner(actor, run.owner_id, f"cancelling run {run_id}")
     if run.status not in ACTIVE_STATUSES:
         raise Conflict(f"run {run_id} is already {run.status}")
     cancelled = store.request_cancel(run_id)
@@ -106,14 +133,14 @@ def cancel_run(run_id: int) -> RunOut:
     return cancelled
 
 
-def set_tags(run_id: int, tags: Iterable[str]) -> list[str]:
+def set_tags(run_id: int, tags: Iterable[str], *, actor: Principal) -> list[str]:
     """Replace the run's tags; returns them sorted and de-duplicated."""
-    _require_run(run_id)
+    require_owner(actor, get_run(run_id).owner_id, f"tagging run {run_id}")
     return store.set_tags(run_id, tags)
 
 
-def set_notes(run_id: int, notes: str) -> RunOut:
-    _require_run(run_id)
+def set_notes(run_id: int, notes: str, *, actor: Principal) -> RunOut:
+    require_owner(actor, get_run(run_id).owner_id, f"annotating run {run_id}")
     store.set_notes(run_id, notes)
     return get_run(run_id)
 
@@ -133,6 +160,7 @@ class RunQuery:
     tag: str | None = None
     seed: int | None = None
     search: str | None = None
+    owner: str | None = None  # a user name
     sort: str = "-created_at"
     page: int = 1
     page_size: int = 50
@@ -145,6 +173,7 @@ class RunsTable:
     page: RunPage
     experiments: list[ExperimentOut]
     tags: list[str]
+    owners: list[UserOut] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -178,6 +207,12 @@ def list_runs(query: RunQuery) -> RunPage:
     unknown = [s for s in query.statuses if s not in RUN_STATUSES]
     if unknown:
         raise Invalid(f"status: unknown {', '.join(unknown)}; allowed: {', '.join(RUN_STATUSES)}")
+    owner_id = None
+    if query.owner:
+        owner = user_store.get_user_by_name(query.owner)
+        if owner is None:
+            raise Invalid(f"owner: no user '{query.owner}'")
+        owner_id = owner.id
     try:
         return store.list_runs(
             experiment_id=query.experiment_id,
@@ -188,6 +223,7 @@ def list_runs(query: RunQuery) -> RunPage:
             tag=query.tag,
             seed=query.seed,
             search=query.search,
+            owner_id=owner_id,
             sort=query.sort,
             page=query.page,
             page_size=query.page_size,
@@ -197,7 +233,12 @@ def list_runs(query: RunQuery) -> RunPage:
 
 
 def runs_table(query: RunQuery) -> RunsTable:
-    return RunsTable(page=list_runs(query), experiments=store.list_experiments(), tags=store.list_tags())
+    return RunsTable(
+        page=list_runs(query),
+        experiments=store.list_experiments(),
+        tags=store.list_tags(),
+        owners=user_store.list_users(),
+    )
 
 
 def get_scores(run_id: int) -> list[ScoreOut]:

@@ -2,6 +2,9 @@
 
 A link's `view` names what it shows: `{"run_id": 3}` (kind run), `{"runs": [1, 2], "baseline": …}`
 (kind compare) or `{"experiment_id": 4, "baseline": …}` (kind experiment: its succeeded runs).
+
+Members and admins create links; a link belongs to its creator, who alone (or an admin) revokes it.
+The list shows your own links (admins: everyone's). Opening a link needs no account.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from typing import Any
 from backend import store
 from backend.compare import build_compare
 from backend.errors import Invalid, NotFound
-from backend.schemas import CompareResult, ShareLinkOut
+from backend.schemas import CompareResult, Principal, ShareLinkOut
 from backend.services.compare import compare_runs
+from backend.services.permissions import require_owner, require_role
 from backend.services.runs import RunDetails, run_details
 
 GONE = "This share link does not exist, was revoked or has expired."
@@ -59,16 +63,24 @@ def _check_view(kind: str, view: Mapping[str, Any]) -> None:
 
 
 def create_share_link(
-    kind: str, view: Mapping[str, Any], expires_in_days: float | None = None
+    kind: str, view: Mapping[str, Any], expires_in_days: float | None = None, *, actor: Principal
 ) -> ShareLinkOut:
     """A new link (192 random bits); Invalid when the view does not name what its kind shows."""
+    require_role(actor, "member", "creating a share link")
     _check_view(kind, view)
     expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
-    return store.create_share_link(kind, dict(view), expires)
+    return store.create_share_link(kind, dict(view), expires, owner_id=actor.id)
 
 
-def list_share_links() -> list[ShareLinkOut]:
-    return store.list_share_links()
+def _visible_links(actor: Principal) -> list[ShareLinkOut]:
+    """An admin sees every link; anyone else their own (the local admin without accounts: all)."""
+    if actor.role == "admin":
+        return store.list_share_links()
+    return store.list_share_links(owner_id=actor.id) if actor.id is not None else []
+
+
+def list_share_links(*, actor: Principal) -> list[ShareLinkOut]:
+    return _visible_links(actor)
 
 
 def _run_ids(link: ShareLinkOut) -> list[int]:
@@ -79,13 +91,16 @@ def _run_ids(link: ShareLinkOut) -> list[int]:
     return [int(link.view.get("run_id", 0))]
 
 
-def share_link_rows() -> list[ShareLinkRow]:
-    return [ShareLinkRow(link=link, run_ids=_run_ids(link)) for link in store.list_share_links()]
+def share_link_rows(*, actor: Principal) -> list[ShareLinkRow]:
+    return [ShareLinkRow(link=link, run_ids=_run_ids(link)) for link in _visible_links(actor)]
 
 
-def revoke_share_link(token: str) -> None:
-    if not store.revoke_share_link(token):
+def revoke_share_link(token: str, *, actor: Principal) -> None:
+    exists, owner_id = store.get_share_link_owner(token)
+    if not exists:
         raise NotFound("share link not found")
+    require_owner(actor, owner_id, "revoking a share link")
+    store.revoke_share_link(token)
 
 
 def open_share_link(token: str, *, with_history: bool = True) -> SharedView:

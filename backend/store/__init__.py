@@ -7,6 +7,7 @@ loss points, progress, heartbeat; returns the cancel flag) → complete_run | fa
     runs.py         create and read runs/experiments, list with filters, scores, history, tags, notes
     lifecycle.py    the worker's side: claim, progress, outcome; cancel; stale runs; imports
     share_links.py  read-only share links
+    users.py        accounts and API tokens (imported as `backend.store.users`)
     common.py       column sets, row → pydantic, driver-level batch inserts
 """
 
@@ -40,7 +41,13 @@ from backend.store.runs import (
     set_notes,
     set_tags,
 )
-from backend.store.share_links import create_share_link, get_share_link, list_share_links, revoke_share_link
+from backend.store.share_links import (
+    create_share_link,
+    get_share_link,
+    get_share_link_owner,
+    list_share_links,
+    revoke_share_link,
+)
 
 __all__ = [
     "CompareRun",
@@ -58,6 +65,7 @@ __all__ = [
     "get_runs",
     "get_scores",
     "get_share_link",
+    "get_share_link_owner",
     "import_result",
     "is_cancel_requested",
     "list_experiments",

@@ -10,12 +10,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import Experiment, Run, RunTag
+from backend.models import Experiment, Run, RunTag, User
 from backend.schemas import ExperimentOut, RunOut
 
-RUN_COLUMNS = tuple(Run.__table__.c)
+# The owner's name rides along as a correlated lookup by primary key (no join to keep in every query).
+OWNER_NAME = select(User.name).where(User.id == Run.owner_id).scalar_subquery().label("owner")
+RUN_COLUMNS = (*Run.__table__.c, OWNER_NAME)
 # Lists leave out the large per-run fields (summary JSON, traceback): get_run has them.
-LIST_COLUMNS = tuple(c for c in Run.__table__.c if c.name not in ("summary", "traceback"))
+LIST_COLUMNS = (*(c for c in Run.__table__.c if c.name not in ("summary", "traceback")), OWNER_NAME)
 SORTABLE = {
     "id": Run.id,
     "created_at": Run.created_at,
@@ -95,6 +97,8 @@ def run_out(run: Any, tags: list[str], detail: bool = True) -> RunOut:
         notes=run.notes,
         average=run.average,
         summary=run.summary if detail else None,
+        owner_id=run.owner_id,
+        owner=getattr(run, "owner", None),
     )
 
 

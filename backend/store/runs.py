@@ -25,9 +25,15 @@ from worker.training.config import RunConfig
 
 
 def _new_run(
-    config: RunConfig, queue: str, task_id: str, experiment_id: int | None, retry_of: int | None
+    config: RunConfig,
+    queue: str,
+    task_id: str,
+    experiment_id: int | None,
+    retry_of: int | None,
+    owner_id: int | None = None,
 ) -> Run:
     return Run(
+        owner_id=owner_id,
         experiment_id=experiment_id,
         retry_of=retry_of,
         name=config.name,
@@ -51,10 +57,11 @@ def create_run(
     experiment_id: int | None = None,
     tags: Iterable[str] = (),
     retry_of: int | None = None,
+    owner_id: int | None = None,
 ) -> RunOut:
     """Insert one queued run (and its tags) in one transaction."""
     with session() as s:
-        run = _new_run(config, queue, task_id, experiment_id, retry_of)
+        run = _new_run(config, queue, task_id, experiment_id, retry_of, owner_id)
         s.add(run)
         s.flush()
         tag_list = sorted(set(tags))
@@ -69,6 +76,7 @@ def create_sweep(
     spec: dict[str, Any],
     runs: Sequence[tuple[RunConfig, str, str]],
     tags: Iterable[str] = (),
+    owner_id: int | None = None,
 ) -> tuple[ExperimentOut, list[int]]:
     """One experiment and all its queued runs, (config, queue, task_id) each, in one transaction."""
     tag_list = sorted(set(tags))
@@ -76,7 +84,7 @@ def create_sweep(
         exp = Experiment(name=name, description=description, spec=spec, created_at=utcnow())
         s.add(exp)
         s.flush()
-        rows = [_new_run(cfg, queue, task_id, exp.id, None) for cfg, queue, task_id in runs]
+        rows = [_new_run(cfg, queue, task_id, exp.id, None, owner_id) for cfg, queue, task_id in runs]
         s.add_all(rows)
         s.flush()
         if tag_list:
@@ -111,6 +119,7 @@ def list_runs(
     tag: str | None = None,
     seed: int | None = None,
     search: str | None = None,
+    owner_id: int | None = None,
     sort: str = "-created_at",
     page: int = 1,
     page_size: int = 50,
@@ -134,6 +143,8 @@ def list_runs(
         conds.append(Run.method == method)
     if seed is not None:
         conds.append(Run.seed == seed)
+    if owner_id is not None:
+        conds.append(Run.owner_id == owner_id)
     if tag:
         conds.append(exists().where(and_(RunTag.run_id == Run.id, RunTag.tag == tag)))
     if search:

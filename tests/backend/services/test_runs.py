@@ -10,6 +10,7 @@ from backend import store
 from backend.errors import Conflict, Invalid, NotFound, Unavailable
 from backend.migrate import upgrade
 from backend.services import runs
+from backend.services.accounts import LOCAL_ADMIN
 from backend.settings import Settings
 from tests.factories import fake_result, tiny_config, xlt_environment
 
@@ -18,7 +19,7 @@ def test_a_run_submitted_while_the_broker_is_down_is_failed_not_left_queued(tmp_
     with xlt_environment(home=str(tmp_path), broker_url="redis://127.0.0.1:1/0"):
         upgrade()
         with pytest.raises(Unavailable, match="broker unreachable") as raised:
-            runs.submit_run(tiny_config())
+            runs.submit_run(tiny_config(), actor=LOCAL_ADMIN)
         assert raised.value.status_code == 503
         (run,) = store.list_runs().items
         assert run.status == "failed" and "broker" in (run.error_message or "")
@@ -28,26 +29,28 @@ def test_an_invalid_config_is_invalid_naming_the_field_and_stores_nothing(
     embedded_settings: Settings,
 ) -> None:
     with pytest.raises(Invalid, match="train.batch_size"):
-        runs.submit_run(tiny_config(train={"batch_size": 0}))
+        runs.submit_run(tiny_config(train={"batch_size": 0}), actor=LOCAL_ADMIN)
     with pytest.raises(Invalid, match="experiment_id"):
-        runs.submit_run(tiny_config(), experiment_id=42)
+        runs.submit_run(tiny_config(), experiment_id=42, actor=LOCAL_ADMIN)
     assert store.list_runs().total == 0
 
 
 def test_cancel_is_a_conflict_once_the_run_has_finished(embedded_settings: Settings) -> None:
-    created = runs.submit_run(tiny_config())
+    created = runs.submit_run(tiny_config(), actor=LOCAL_ADMIN)
     store.claim_run(created.id, "host", None)
     store.complete_run(created.id, fake_result(tiny_config(), {"en": 0.8}))
     with pytest.raises(Conflict, match="already succeeded"):
-        runs.cancel_run(created.id)
+        runs.cancel_run(created.id, actor=LOCAL_ADMIN)
     with pytest.raises(NotFound):
-        runs.cancel_run(created.id + 1)
+        runs.cancel_run(created.id + 1, actor=LOCAL_ADMIN)
 
 
 def test_retry_keeps_config_experiment_and_tags_and_points_back(embedded_settings: Settings) -> None:
-    sweep = runs.submit_sweep(name="s", base=tiny_config(), grid={"train.seed": [1, 2]}, tags=["t"])
+    sweep = runs.submit_sweep(
+        name="s", base=tiny_config(), grid={"train.seed": [1, 2]}, tags=["t"], actor=LOCAL_ADMIN
+    )
     first = sweep.run_ids[0]
-    retried = runs.retry_run(first)
+    retried = runs.retry_run(first, actor=LOCAL_ADMIN)
     new, old = runs.get_run(retried.id), runs.get_run(first)
     assert (new.config, new.experiment_id, new.tags) == (old.config, sweep.experiment_id, ["t"])
     assert new.status == "queued" and retried.id not in sweep.run_ids

@@ -3,12 +3,14 @@
 configs and results   tiny_config, fake_result, make_compare, make_run: synthetic data, no training
 environments          xlt_environment, embedded, postgres_redis, postgres_database: set XLT_*,
                       forget cached settings/engines/Celery apps, migrate a fresh database
+accounts              make_account (a user with a cheap argon2 hash and an API token), Account
 processes and models  build_tiny_model, WorkerProcess (`python -m xlt.cli worker`)
 browser               Dashboard, screenshot
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -163,11 +165,11 @@ def postgres_database() -> Iterator[str]:
 
 
 @contextmanager
-def embedded(home: Path) -> Iterator[Settings]:
-    """The embedded mode (SQLite database and broker under `home`), migrated."""
+def embedded(home: Path, **values: str) -> Iterator[Settings]:
+    """The embedded mode (SQLite database and broker under `home`), migrated; more XLT_* in `values`."""
     from backend.migrate import upgrade
 
-    with xlt_environment(home=str(home)) as settings:
+    with xlt_environment(home=str(home), **values) as settings:
         upgrade()
         yield settings
 
@@ -196,6 +198,50 @@ def postgres_redis(home: Path) -> Iterator[Settings]:
 
             client = redis.Redis.from_url(f"{REDIS}/0")
             client.delete(settings.gpu_queue, settings.cpu_queue)
+
+
+# ── accounts ─────────────────────────────────────────────────────────────────────────────────────
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@functools.lru_cache(maxsize=8)
+def cheap_password_hash(password: str) -> str:
+    """argon2id with the smallest cost: verifying reads the cost from the hash, so logins in tests take
+    milliseconds instead of the ~1 s of the production parameters (which `xlt users create` uses)."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),)).hash(password)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user of the database under test, with the password it logs in with and a live API token."""
+
+    id: int
+    name: str
+    role: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def as_actor(self) -> Any:
+        from backend.schemas import Principal
+
+        return Principal(id=self.id, name=self.name, role=self.role, via="token")  # type: ignore[arg-type]
+
+
+def make_account(name: str, role: str = "member", password: str = TEST_PASSWORD) -> Account:
+    from backend.services import accounts
+    from backend.store import users
+
+    user = users.create_user(name, cheap_password_hash(password), role)  # type: ignore[arg-type]
+    token = accounts.create_token(name, label="tests").token
+    return Account(id=user.id, name=name, role=role, password=password, token=token)
 
 
 # ── processes and models ─────────────────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ gets a fresh browser context (no cookies). Screenshots go to test-output/ (git-i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -14,10 +15,23 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from tests.factories import REPO, Dashboard, WorkerProcess, build_tiny_model, embedded
+from backend import store
+from tests.factories import (
+    REPO,
+    Account,
+    Dashboard,
+    WorkerProcess,
+    build_tiny_model,
+    embedded,
+    fake_result,
+    make_account,
+    tiny_config,
+)
 
 CHROMIUM = os.environ.get("XLT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -34,62 +48,94 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
+ACCURACY = {"en": 0.81, "de": 0.74, "sw": 0.52, "th": 0.61}
+
+
+@dataclass
+class TeamServer:
+    url: str
+    member: Account
+    run_ids: list[int]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def uvicorn_server(root: Path) -> Iterator[tuple[str, Path]]:
+    """`backend.app` under uvicorn on a free 127.0.0.1 port with the current XLT_ environment."""
+    port = _free_port()
+    log_path = root / "server.log"
+    log = log_path.open("wb")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=dict(os.environ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"server did not start:\n{log_path.read_text(errors='replace')}") from None
+            time.sleep(0.2)
+    try:
+        yield url, log_path
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
 @pytest.fixture(scope="session")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     root = tmp_path_factory.mktemp("dashboard")
     model = build_tiny_model(root / "tiny-bert")
-    with embedded(root / "xlt"):
-        port = _free_port()
-        log_path = root / "server.log"
-        log = log_path.open("wb")
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "backend.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=REPO,
-            env=dict(os.environ),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    with embedded(root / "xlt"), uvicorn_server(root) as (url, log_path):
         worker = WorkerProcess(root / "worker.log")
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(
-                        f"server did not start:\n{log_path.read_text(errors='replace')}"
-                    ) from None
-                time.sleep(0.2)
         try:
             yield Dashboard(url=url, tiny_model=model, worker=worker, server_log=log_path)
         finally:
             worker.stop()
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-            log.close()
+
+
+@pytest.fixture(scope="module")  # its XLT_ environment ends with the module that uses it
+def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamServer]:
+    """Accounts on (XLT_AUTH=on, as a server for a team): a member with finished runs to look at."""
+    root = tmp_path_factory.mktemp("team")
+    with embedded(root / "xlt", auth="on", allowed_hosts=""):
+        member = make_account("maria", "member")
+        config = tiny_config(eval={"languages": ["en", "de", "sw", "th"]})
+        runs = [
+            store.import_result(fake_result(tiny_config(train={"device": "cpu", "seed": s}), ACCURACY, 40))
+            for s in (1, 2)
+        ]
+        runs.append(store.import_result(fake_result(config | {"robust": {"method": "rs_rp"}}, ACCURACY, 40)))
+        with uvicorn_server(root) as (url, _log):
+            yield TeamServer(url=url, member=member, run_ids=runs)
 
 
 @pytest.fixture(scope="session")

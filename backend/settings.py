@@ -102,10 +102,14 @@ class Settings(BaseSettings):
 
     @property
     def allowed_host_names(self) -> list[str]:
-        """Host header values the server answers (DNS rebinding defence); '*' allows any."""
+        """Host header values the server answers (DNS rebinding defence); '*' allows any.
+
+        Loopback names are always among them: a rebinding page sends its own name as Host, never
+        127.0.0.1, and local health checks keep working whatever the list says.
+        """
         names = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
         if names:
-            return names
+            return list(dict.fromkeys([*names, *LOOPBACK_NAMES]))
         bound = self.host.strip().lower()
         if bound in ("0.0.0.0", "::", "[::]", ""):  # every interface: this machine's own names
             bound_names = [socket.gethostname().lower(), socket.getfqdn().lower()]

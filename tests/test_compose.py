@@ -31,6 +31,16 @@ def test_compose_has_postgres_redis_api_and_a_gpu_worker() -> None:
     assert (REPO / "Dockerfile").is_file()
 
 
+def test_the_api_runs_with_accounts_a_first_admin_and_a_host_allow_list() -> None:
+    env = {k: str(v) for k, v in _compose()["services"]["api"]["environment"].items()}
+    assert env["XLT_AUTH"] == "on" and env["XLT_ADMIN_USER"] == "admin"
+    assert env["XLT_ALLOWED_HOSTS"].startswith("${XLT_ALLOWED_HOSTS:-")  # overridable per deployment
+    assert "XLT_SECRET_KEY" not in env  # generated into the xlthome volume, never a default in the file
+    settings = Settings.model_validate({k.removeprefix("XLT_").lower(): v for k, v in env.items()})
+    assert settings.auth_enabled and not settings.loopback_only
+    assert "127.0.0.1" in settings.allowed_host_names  # the container's own health check
+
+
 def test_every_xlt_variable_is_a_settings_field_and_points_at_the_services() -> None:
     services = _compose()["services"]
     for name in ("api", "worker-gpu"):

@@ -6,8 +6,9 @@ over HTTPS (directly, or through a proxy whose X-Forwarded-Proto uvicorn trusts)
 it (then plain-HTTP logins fail, except on localhost), `off` never.
 
 The key is XLT_SECRET_KEY, or one generated once into XLT_HOME/secret_key (0600), so restarts and
-every API process sharing XLT_HOME keep sessions valid. A short or well-known key is refused unless
-the server binds to loopback only.
+every API process sharing XLT_HOME keep sessions valid. A short or well-known key is refused when
+sessions are in use (accounts on: a server on 127.0.0.1 behind a proxy counts) or the server binds
+beyond loopback.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def session_secret(settings: Settings) -> str:
     key = settings.secret_key.get_secret_value().strip()
     if key:
         weak = len(key) < MIN_SECRET_LENGTH or key.lower() in WEAK_SECRETS
-        if weak and not settings.loopback_only:
+        if weak and (settings.auth_enabled or not settings.loopback_only):
             raise WeakSecret(
                 f"XLT_SECRET_KEY is weak (a placeholder or under {MIN_SECRET_LENGTH} characters); "
                 "unset it to generate one, or make one with "

@@ -20,15 +20,20 @@ def test_a_generated_secret_is_private_and_survives_restarts(tmp_path: Path) -> 
         assert session_secret(settings) == key and stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_a_weak_secret_is_refused_unless_the_server_is_loopback_only(tmp_path: Path) -> None:
+def test_a_weak_secret_is_refused_where_sessions_matter(tmp_path: Path) -> None:
     for weak in ("changeme", "short-but-random-3f9a"):
-        with (
-            xlt_environment(home=str(tmp_path), host="0.0.0.0", secret_key=weak) as settings,
-            pytest.raises(WeakSecret, match="XLT_SECRET_KEY is weak"),
-        ):
-            session_secret(settings)
+        for host, auth in [
+            ("0.0.0.0", "auto"),
+            ("0.0.0.0", "off"),
+            ("127.0.0.1", "on"),
+        ]:  # on: behind a proxy
+            with (
+                xlt_environment(home=str(tmp_path), host=host, auth=auth, secret_key=weak) as settings,
+                pytest.raises(WeakSecret, match="XLT_SECRET_KEY is weak"),
+            ):
+                session_secret(settings)
         with xlt_environment(home=str(tmp_path), host="127.0.0.1", secret_key=weak) as settings:
-            assert session_secret(settings) == weak
+            assert session_secret(settings) == weak  # loopback without accounts: no sessions to forge
     strong = "k" * 20 + "Qx8-vX2_pL0aZr7mN4bC1dE5"
     with xlt_environment(home=str(tmp_path), host="0.0.0.0", secret_key=strong) as settings:
         assert session_secret(settings) == strong

@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 
 from backend.access.browser import BrowserGuards
@@ -22,8 +20,6 @@ from backend.access.gate import AccessGate
 from backend.access.principal import CurrentUser, OptionalUser
 from backend.access.sessions import SessionCookies, session_secret
 from backend.settings import get_settings
-
-log = logging.getLogger(__name__)
 
 __all__ = ["CurrentUser", "OptionalUser", "install_access"]
 

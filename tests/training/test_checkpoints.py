@@ -29,6 +29,7 @@ from worker.training.checkpoints import (
 from worker.training.reporter import NullReporter, RunCancelled
 from worker.training.results import HistoryPoint, ResumeInfo, RunResult
 from worker.training.run import run
+from xlt.cli import main
 
 
 class WorkerLost(Exception):
@@ -222,6 +223,23 @@ def test_a_checkpoint_that_cannot_be_written_does_not_fail_the_run(
         result = run(small(make_config, train={"epochs": 1}), None, CheckpointPolicy(blocker / "ckpt"))
     assert result.status == "succeeded" and result.resume is None
     assert "not written" in caplog.text
+
+
+def test_xlt_train_with_a_checkpoint_dir_resumes_and_removes_them_when_done(
+    make_config: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = small(make_config)
+    checkpoints = tmp_path / "ckpt"
+    with pytest.raises(RunCancelled):
+        run(config, Interrupt(after=5), CheckpointPolicy(checkpoints))  # the epoch end at step 4 is kept
+    config_path = tmp_path / "run.json"
+    config_path.write_text(config.model_dump_json())
+    out = tmp_path / "out"
+    assert main(["train", str(config_path), "--out", str(out), "--checkpoint-dir", str(checkpoints)]) == 0
+    result = RunResult.model_validate_json((out / "results.json").read_text())
+    assert result.resume == ResumeInfo(stage="task", step=4)
+    assert "resumed from a checkpoint at task step 4" in capsys.readouterr().out
+    assert not checkpoints.exists()
 
 
 # ---------------------------------------------------------------------------------------------

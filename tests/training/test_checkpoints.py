@@ -29,6 +29,8 @@ from worker.training.checkpoints import (
 from worker.training.reporter import NullReporter, RunCancelled
 from worker.training.results import HistoryPoint, ResumeInfo, RunResult
 from worker.training.run import run
+from worker.training.speedups import onednn_linear
+from worker.training.speedups.onednn_linear import ALL_ONEDNN, LinearKernels
 from xlt.cli import main
 
 
@@ -113,6 +115,22 @@ def test_run_resumed_mid_epoch_equals_an_uninterrupted_run(
     resumed = interrupted_then_resumed(config, policy, Interrupt(after=3))
     assert resumed.resume == ResumeInfo(stage="task", step=3)
     assert len(evaluated) == 2
+    assert_same_run(resumed, straight, evaluated)
+
+
+def test_resumed_run_keeps_the_linear_kernels_it_started_with(
+    make_config: Any, tmp_path: Path, evaluated: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the per-process probe sits near its threshold on some CPUs: the next process may choose otherwise
+    config = small(make_config)
+    monkeypatch.setattr(onednn_linear, "cpu_fp32_linear_kernels", lambda: ALL_ONEDNN)
+    straight = run(config)
+    policy = CheckpointPolicy(tmp_path / "ckpt", every_minutes=0)
+    with pytest.raises(RunCancelled):
+        run(config, Interrupt(after=3), policy)
+    monkeypatch.setattr(onednn_linear, "cpu_fp32_linear_kernels", lambda: LinearKernels("mkl", "mkl", "mkl"))
+    resumed = run(config, None, policy)
+    assert resumed.environment["cpu_fp32_linear"] == straight.environment["cpu_fp32_linear"] == "onednn"
     assert_same_run(resumed, straight, evaluated)
 
 

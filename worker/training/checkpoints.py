@@ -62,6 +62,7 @@ BEST_FILE = "best.pt"
 PREFIX = "ckpt-"
 TMP_PREFIX = ".tmp-"
 KEEP = 2  # the newest complete checkpoint and the one before, in case the newest turns out unreadable
+ADOPTED_ON_RESUME = frozenset({"cpu_fp32_linear"})  # run.py resumes with the recorded kernels
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,9 @@ class RunCheckpoints:
                 log.warning("ignoring checkpoint %s: %s", path, exc)
                 continue
             differs = {
-                k: (v, self.runtime.get(k)) for k, v in checkpoint.runtime.items() if self.runtime.get(k) != v
+                k: (v, self.runtime.get(k))
+                for k, v in checkpoint.runtime.items()
+                if self.runtime.get(k) != v and k not in ADOPTED_ON_RESUME
             }
             if differs:
                 log.warning(

@@ -130,6 +130,8 @@ def run(
             found = None
         if found is not None:
             log.info("resuming from %s (%s step %d)", found.path, found.stage, found.state.step)
+            runtime = speedups.with_recorded_kernels(runtime, found.runtime.get("cpu_fp32_linear"))
+            store.runtime = runtime_record(runtime)
             pending[found.stage] = found.state
             earlier_history = found.earlier_history
             resumed = ResumeInfo(stage=found.stage, step=found.state.step)

@@ -173,10 +173,20 @@ def test_corrupt_newest_checkpoint_falls_back_to_the_one_before(
 ) -> None:
     config = small(make_config)
     straight = run(config)
-    policy = CheckpointPolicy(tmp_path / "ckpt", every_minutes=0)
+    policy = CheckpointPolicy(tmp_path / "run-7", every_minutes=0)
     with pytest.raises(RunCancelled):
         run(config, Interrupt(after=5), policy)
+    # five written, the newest two kept, nothing half-written left behind
+    assert sorted(p.name for p in policy.directory.iterdir()) == ["ckpt-000004", "ckpt-000005"]
     older, newest = complete_checkpoints(policy.directory)
+    for folder, step in ((older, 4), (newest, 5)):
+        manifest = json.loads((folder / MANIFEST).read_text())
+        assert (manifest["format"], manifest["stage"], manifest["step"]) == (FORMAT_VERSION, "task", step)
+        assert manifest["files"][STATE_FILE]["bytes"] == (folder / STATE_FILE).stat().st_size
+        # the best dev model (step 4's evaluation) is the model itself at step 4, a file at step 5
+        assert (manifest["best"], (folder / BEST_FILE).is_file()) == (
+            ("current", False) if step == 4 else ("file", True)
+        )
     state = newest / STATE_FILE
     state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])  # torn write on shared storage
     with caplog.at_level(logging.WARNING, logger="worker.training.checkpoints"):
@@ -184,6 +194,13 @@ def test_corrupt_newest_checkpoint_falls_back_to_the_one_before(
     assert f"ignoring checkpoint {newest}" in caplog.text and "bytes" in caplog.text
     assert resumed.resume == ResumeInfo(stage="task", step=4)
     assert_same_run(resumed, straight, evaluated)
+
+    (policy.directory / "notes.txt").write_text("not ours")
+    remove_checkpoints(policy.directory)
+    assert [p.name for p in policy.directory.iterdir()] == ["notes.txt"]
+    (policy.directory / "notes.txt").unlink()
+    remove_checkpoints(policy.directory)
+    assert not policy.directory.exists()
 
 
 def test_checkpoint_of_another_config_is_ignored_and_training_starts_over(
@@ -208,28 +225,6 @@ def test_checkpoint_of_another_config_is_ignored_and_training_starts_over(
         again = run(other, None, policy)
     assert "format" in caplog.text
     assert again.resume is not None and again.resume.step < 8  # the older, readable one
-
-
-def test_folder_keeps_two_complete_checkpoints_and_remove_leaves_other_files(
-    make_config: Any, tmp_path: Path
-) -> None:
-    policy = CheckpointPolicy(tmp_path / "run-7", every_minutes=0)
-    run(small(make_config, train={"eval_steps": 1}), None, policy)
-    kept = complete_checkpoints(policy.directory)
-    assert [p.name for p in kept] == ["ckpt-000007", "ckpt-000008"]
-    assert sorted(p.name for p in policy.directory.iterdir()) == ["ckpt-000007", "ckpt-000008"]
-    for folder in kept:
-        manifest = json.loads((folder / MANIFEST).read_text())
-        assert manifest["files"][STATE_FILE]["bytes"] == (folder / STATE_FILE).stat().st_size
-        # best.pt only when the best dev model is not the current one
-        assert (manifest["best"] == "file") == (folder / BEST_FILE).is_file()
-        assert manifest["runtime"]["device"] == "cpu"
-    (policy.directory / "notes.txt").write_text("not ours")
-    remove_checkpoints(policy.directory)
-    assert [p.name for p in policy.directory.iterdir()] == ["notes.txt"]
-    (policy.directory / "notes.txt").unlink()
-    remove_checkpoints(policy.directory)
-    assert not policy.directory.exists()
 
 
 def test_a_checkpoint_that_cannot_be_written_does_not_fail_the_run(

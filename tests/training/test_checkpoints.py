@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -203,28 +204,44 @@ def test_corrupt_newest_checkpoint_falls_back_to_the_one_before(
     assert not policy.directory.exists()
 
 
-def test_checkpoint_of_another_config_is_ignored_and_training_starts_over(
-    make_config: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_checkpoint_of_another_config_data_or_format_is_ignored_and_training_starts_over(
+    make_config: Any, tmp_path: Path, shared_data: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    policy = CheckpointPolicy(tmp_path / "ckpt", every_minutes=0)
+    data = tmp_path / "data"
+    (data / "xnli").mkdir(parents=True)
+    for name in ("train.en.jsonl", "dev.en.jsonl", "test.en.jsonl"):
+        (data / "xnli" / name).write_bytes((shared_data / "xnli" / name).read_bytes())
+    config = small(make_config, data={"source": "local", "dir": str(data)})
+    written = CheckpointPolicy(tmp_path / "ckpt", every_minutes=0)
     with pytest.raises(RunCancelled):
-        run(small(make_config), Interrupt(after=2), policy)
-    manifest = json.loads((complete_checkpoints(policy.directory)[-1] / MANIFEST).read_text())
-    other = small(make_config, train={"seed": 4})
-    with caplog.at_level(logging.WARNING, logger="worker.training.checkpoints"):
-        result = run(other, None, policy)
-    assert result.resume is None
-    assert "written by another run configuration" in caplog.text
-    assert manifest["format"] == FORMAT_VERSION and manifest["stage"] == "task" and manifest["step"] == 2
-    # a manifest of an unknown format version is skipped too
-    newest = complete_checkpoints(policy.directory)[-1]
-    changed = json.loads((newest / MANIFEST).read_text()) | {"format": FORMAT_VERSION + 1}
-    (newest / MANIFEST).write_text(json.dumps(changed))
-    caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="worker.training.checkpoints"):
-        again = run(other, None, policy)
-    assert "format" in caplog.text
-    assert again.resume is not None and again.resume.step < 8  # the older, readable one
+        run(config, Interrupt(after=2), written)  # leaves checkpoints at steps 1 and 2
+
+    def step_reached(config: Any, warning: str) -> int:
+        """Run on a copy of those checkpoints until one step is done: the step (1: started over)."""
+        policy = CheckpointPolicy(tmp_path / f"copy-{len(list(tmp_path.iterdir()))}", every_minutes=0)
+        shutil.copytree(written.directory, policy.directory)
+        caplog.clear()
+        with (
+            caplog.at_level(logging.WARNING, logger="worker.training.checkpoints"),
+            pytest.raises(RunCancelled) as stopped,
+        ):
+            run(config, Interrupt(after=1), policy)
+        assert warning in caplog.text
+        return int(str(stopped.value).rsplit(" ", 1)[-1])
+
+    assert step_reached(small(make_config, train={"seed": 4}), "another run configuration") == 1
+    train_file = data / "xnli" / "train.en.jsonl"
+    original = train_file.read_bytes()
+    lines = original.splitlines(keepends=True)
+    train_file.write_bytes(b"".join([lines[1], lines[0], *lines[2:]]))  # the data re-prepared meanwhile
+    assert step_reached(config, "training data") == 1
+    train_file.write_bytes(original)
+    assert step_reached(config, "") == 3  # the control: same config and data resume at step 2
+    manifests = [folder / MANIFEST for folder in complete_checkpoints(written.directory)]
+    for manifest in manifests:
+        raw = json.loads(manifest.read_text())
+        manifest.write_text(json.dumps(raw | {"format": FORMAT_VERSION + 1}))
+    assert step_reached(config, f"format {FORMAT_VERSION + 1}") == 1
 
 
 def test_a_checkpoint_that_cannot_be_written_does_not_fail_the_run(
@@ -271,8 +288,8 @@ class StopWhen(NullReporter):
         return bool(self.condition())
 
 
-def test_cancel_during_evaluation_stops_between_predict_batches(
-    make_config: Any, monkeypatch: pytest.MonkeyPatch
+def test_cancel_during_evaluation_stops_between_predict_batches_and_a_rerun_only_evaluates(
+    make_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     batches = {"test": 0}
     evaluating = {"on": False}
@@ -291,9 +308,15 @@ def test_cancel_during_evaluation_stops_between_predict_batches(
     monkeypatch.setattr(run_mod, "score_language", flagged_score)
     reporter = StopWhen(lambda: batches["test"] >= 3)
     config = small(make_config, train={"epochs": 1}, eval={"batch_size": 16})  # 32 batches a language
+    policy = CheckpointPolicy(tmp_path / "ckpt")
     with pytest.raises(RunCancelled, match="evaluating"):
-        run(config, reporter)
+        run(config, reporter, policy)
     assert batches["test"] == 3 and not reporter.scores_reported
+    # run again: training was over at the last checkpoint, so only the evaluation runs
+    again = Interrupt(after=10**6)
+    result = run(config, again, policy)
+    assert result.resume == ResumeInfo(stage="task", step=4) and again.steps == 0
+    assert [h.step for h in result.history] == [1, 2, 3, 4]
 
 
 def test_cancel_during_the_generalized_matrix(make_config: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,9 +15,11 @@ Layout of `CheckpointPolicy.directory` (one run's folder; the caller picks it an
     ckpt-000006/  …                                       the one before (kept: see KEEP)
 A checkpoint is written into `.tmp-<random>/`, fsynced and renamed into place, so a folder named
 `ckpt-*` is complete. `manifest.json` (small, readable) says the format, a hash of the run config,
-the stage and step, each file's size and SHA-256, and the runtime it was written under; a checkpoint
-whose format or config hash differs, or whose files do not match the manifest, is skipped with a
-logged warning (the previous one is tried, then training starts from scratch), never a crash.
+what the training data came out as (a fingerprint of each stage's token ids and targets, the rs_da
+stats), the stage and step, each file's size and SHA-256, and the runtime it was written under; a
+checkpoint whose format, config or data differs, or whose files do not match the manifest, is
+skipped with a logged warning (the previous one is tried, then training starts from scratch),
+never a crash.
 `best.pt` is absent when the best dev model is the current one, and hard-linked from the previous
 checkpoint when it has not changed since, so most writes cost model + optimiser only.
 
@@ -49,6 +51,7 @@ import numpy as np
 import torch
 import transformers
 
+from worker.training.batching import Encoded
 from worker.training.config import RunConfig
 from worker.training.results import HistoryPoint
 
@@ -106,7 +109,6 @@ class Checkpoint:
     state: StageState
     earlier_history: list[HistoryPoint]  # the history of the stages before `stage`
     train_s: float  # training seconds spent up to the checkpoint, over all attempts
-    augmentation: dict[str, Any] | None  # rs_da stats: recomputed on resume and compared
     runtime: dict[str, Any]
 
 
@@ -172,6 +174,19 @@ def python_rng_state(state: Any) -> tuple[Any, ...]:
 # writing and reading
 
 
+def data_fingerprint(data: Encoded) -> str:
+    """SHA-256 over an encoded training set's token ids, lengths and targets: a data file edited or
+    re-prepared between two attempts, or another tokenizer, shows up here (about a second for the
+    full XNLI training set)."""
+    digest = hashlib.sha256()
+    lengths = np.fromiter((len(ids) for ids in data.input_ids), dtype=np.int64, count=len(data))
+    digest.update(lengths.tobytes())
+    ids = np.fromiter((t for row in data.input_ids for t in row), dtype=np.int64, count=int(lengths.sum()))
+    digest.update(ids.tobytes())
+    digest.update(np.asarray(data.targets, dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
 def config_hash(config: RunConfig) -> str:
     """SHA-256 of the run config as JSON, without its display name: a checkpoint resumes only the
     configuration it was written by (seed, data, method, evaluation, everything)."""
@@ -184,12 +199,16 @@ class RunCheckpoints:
     """The checkpoints of one run: `latest()` finds the newest usable one, `stage()` gives the trainer
     a writer for one stage. Writes happen on the training thread (a checkpoint is a consistent cut)."""
 
-    def __init__(self, policy: CheckpointPolicy, config: RunConfig, runtime: dict[str, Any]) -> None:
+    def __init__(
+        self, policy: CheckpointPolicy, config: RunConfig, runtime: dict[str, Any], inputs: dict[str, Any]
+    ) -> None:
+        """`inputs`: what this run's training data came out as (JSON-able: data fingerprints, rs_da
+        stats); a checkpoint recorded with other inputs is not resumed."""
         self.policy = policy
         self.directory = Path(policy.directory)
         self.config_hash = config_hash(config)
         self.runtime = runtime
-        self.augmentation: dict[str, Any] | None = None  # set by run.py once rs_da has run
+        self.inputs = json.loads(json.dumps(inputs))  # as it reads back from a manifest
         self._last_write = time.monotonic()
         self._best_file: tuple[tuple[str, int | None], Path, dict[str, Any]] | None = None
 
@@ -229,6 +248,8 @@ class RunCheckpoints:
             )
         if manifest.get("config_hash") != self.config_hash:
             raise CheckpointUnusable("written by another run configuration")
+        if manifest.get("inputs") != self.inputs:
+            raise CheckpointUnusable("its training data (or rs_da copies) differ from this run's")
         try:
             payload = load_verified(path, STATE_FILE, manifest["files"][STATE_FILE])
             best = None
@@ -241,7 +262,6 @@ class RunCheckpoints:
                 state=state,
                 earlier_history=[HistoryPoint.model_validate(h) for h in payload["earlier_history"]],
                 train_s=float(manifest["train_s"]),
-                augmentation=manifest.get("augmentation"),
                 runtime=dict(manifest.get("runtime") or {}),
             )
         except CheckpointUnusable:
@@ -304,7 +324,7 @@ class RunCheckpoints:
                 "best_step": state.best_step,
                 "best": best_kind,
                 "train_s": train_s,
-                "augmentation": self.augmentation,
+                "inputs": self.inputs,
                 "runtime": self.runtime,
                 "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
                 "written_at": datetime.now(UTC).isoformat(timespec="seconds"),

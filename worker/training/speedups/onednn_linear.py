@@ -48,6 +48,24 @@ class LinearKernels:
             return self.forward
         return f"forward={self.forward},input_grad={self.input_grad},weight_grad={self.weight_grad}"
 
+    @classmethod
+    def parse(cls, text: str) -> LinearKernels:
+        """The inverse of `str()`: a recorded choice (a checkpoint's) back; ValueError if malformed."""
+        parts = dict(part.split("=", 1) for part in text.split(",") if "=" in part)
+        if text in ("onednn", "mkl"):
+            parts = dict.fromkeys(("forward", "input_grad", "weight_grad"), text)
+        if set(parts) != {"forward", "input_grad", "weight_grad"}:
+            raise ValueError(f"not a linear kernel choice: {text!r}")
+        return cls(_library(parts["forward"]), _library(parts["input_grad"]), _library(parts["weight_grad"]))
+
+
+def _library(name: str) -> Library:
+    if name == "onednn":
+        return "onednn"
+    if name == "mkl":
+        return "mkl"
+    raise ValueError(f"not a linear library: {name!r}")
+
 
 ALL_ONEDNN = LinearKernels()
 

@@ -5,10 +5,11 @@ MultiNLI pairs of ../shared/data/xnli/train.en.jsonl), same batch size (32). Run
 machine; every figure is printed with the CPU share other processes took while it was measured.
 
     .venv/bin/python -m bench.train_throughput [--examples 3000] [--rounds 3] [--skip-hf] [--skip-accuracy]
-        [--skip-bf16]
+        [--skip-bf16] [--quick]
 
-The shortest run that still sets our fp32 loop against Trainer in the same run (a regression
-check): `--rounds 1 --skip-accuracy --skip-bf16`.
+`--quick` is the regression check (issue 14: CPU training speed is frozen): fresh-process fp32
+epochs of our loop alternating with Trainer group_by_length (its best mode) and padded to 128
+(run_xnli's default), and the two ratios; nothing else. About 10 minutes on an idle 2-core VM.
 
 Prints a Markdown table for docs/BENCHMARKS.md and writes bench/out/train_throughput.json.
 """
@@ -246,10 +247,14 @@ def main() -> None:
     parser.add_argument("--skip-hf", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-bf16", action="store_true", help="time fp32 epochs only")
+    parser.add_argument("--quick", action="store_true", help="the regression check: see the docstring")
     parser.add_argument("--child", choices=["fp32", "bf16"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     random.seed(0)
+    if args.quick:
+        quick_check(args.examples)
+        return
 
     model_path = minilm_path()
     tokenizer = load_tokenizer(model_path)
@@ -332,6 +337,11 @@ def main() -> None:
         by["eval length-sorted fp32"]["examples_per_s"] / by["eval padded-128 fp32"]["examples_per_s"]
     )
 
+    report(rows, ratios, "train_throughput.json")
+
+
+def report(rows: list[dict[str, Any]], ratios: dict[str, float], json_name: str) -> None:
+    """The Markdown tables for docs/BENCHMARKS.md, and the rows and ratios under bench/out/."""
     print("\n| mode | ex/s | steps | wall s | other processes' CPU % | steal % |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
@@ -345,7 +355,27 @@ def main() -> None:
         print(f"| {name} | {value:.2f} |")
     out = Path(__file__).resolve().parent / "out"
     out.mkdir(exist_ok=True)
-    (out / "train_throughput.json").write_text(json.dumps({"rows": rows, "ratios": ratios}, indent=2))
+    (out / json_name).write_text(json.dumps({"rows": rows, "ratios": ratios}, indent=2))
+
+
+def quick_check(examples: int) -> None:
+    """Ours fp32, Trainer group_by_length, ours, Trainer padded-128, ours: each a fresh process,
+    so a slow spell of a shared machine lands on both sides; ratios against the mean of ours."""
+    rows: list[dict[str, Any]] = []
+    ours_ex_s: list[float] = []
+    for mode in ("group_by_length", "padded128", None):
+        result = ours_fresh("fp32", examples)
+        ours_ex_s.append(result["examples_per_s"])
+        rows.append(result)
+        if mode is not None:
+            rows.append(hf(mode, examples))
+    fp32 = statistics.mean(ours_ex_s)
+    by = {r["mode"]: r for r in rows}
+    ratios = {
+        f"ours fp32 / Trainer {mode}": fp32 / by[f"hf Trainer {mode}"]["examples_per_s"]
+        for mode in ("group_by_length", "padded128")
+    }
+    report(rows, ratios, "train_throughput_quick.json")
 
 
 if __name__ == "__main__":

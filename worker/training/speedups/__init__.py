@@ -8,8 +8,10 @@ runtime)` once; each installs what applies, and undoes all of it on exit, normal
 the best-checkpoint load, the STS-intermediate hand-over and later stages see a stock model.
 
 What it is not: none of it changes the model or the method. Logits and gradients are the stock
-ones up to floating-point summation order (tests/training/speedups/), and the cheap dropout draws
-the same Bernoulli masks from another generator. A reader who skips this package loses nothing but
+ones up to floating-point summation order (tests/training/speedups/); the cheap dropout draws its
+masks, same Bernoulli distribution, from another generator, so a run with the speed-ups is as
+reproducible as one without but not bit-identical to it (with dropout at 0 it is, up to summation
+order: tests/training/speedups/test_entry_points.py). A reader who skips this package loses nothing but
 speed, and one switch turns all of it off: the run's `train.speedups` and the environment setting
 `XLT_SPEEDUPS` (`0`, `false`, `off` or `no`: off); both must allow them. The environment setting
 is read here, at each entry, so the ML library needs nothing from the backend's settings.

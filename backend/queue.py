@@ -59,6 +59,12 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+def adopt_app(app: Celery) -> None:
+    """Send through `app` (a worker's own Celery app) for its broker URL, instead of making another."""
+    with _lock:
+        _apps[app.conf.broker_url] = app
+
+
 def get_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     with _lock:

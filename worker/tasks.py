@@ -3,25 +3,41 @@
 A `shared_task`: it binds to whichever Celery app loads this module (worker.celery_app includes it),
 so the task does not import the app.
 
-The database row is the source of truth: a run that is not queued any more (cancelled while waiting,
-or already taken) is skipped; exceptions become status failed with message and traceback.
+The database row is the source of truth. A run that is not queued any more (cancelled while
+waiting, already taken by another delivery of the same message, finished) is skipped, so a task
+delivered twice trains once. The claim returns the attempt number, and every later write carries
+it: an attempt that lost the run (its worker was declared lost and the run re-queued) stops at the
+next step and writes nothing ("fenced"). Exceptions become status failed with message and traceback.
+
+A finished result is written to the spool (worker/spool.py) before it is stored, and stays there
+when the database is down: this task retries for `XLT_RESULT_RETRY_SECONDS`, then leaves it to the
+dispatcher, which stores it when the database is back. No finished result is lost.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
+import time
 import traceback
+from collections.abc import Callable
+from typing import TypeVar
 
 from celery import shared_task
 
 from backend import store
+from backend.db import is_unavailable
 from backend.queue import TASK_NAME
-from backend.settings import get_settings
+from backend.settings import Settings, get_settings
+from worker import spool
 from worker.db_reporter import DbReporter
+from worker.training.results import RunResult
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def error_message(exc: BaseException) -> str:
@@ -29,36 +45,108 @@ def error_message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def worker_name() -> str:
+    """Host and process: several workers share a machine (one per GPU)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def retry_while_unavailable(write: Callable[[], T], seconds: float, what: str) -> T:
+    """Call `write` until the database takes it or `seconds` have passed (then the last error
+    is raised); errors other than "database unavailable" are raised at once."""
+    deadline = time.monotonic() + seconds
+    delay = 0.5
+    while True:
+        try:
+            return write()
+        except Exception as exc:
+            if not is_unavailable(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s: database unavailable, retrying in %.1f s: %s", what, delay, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 15.0)
+
+
+def _store_result(
+    run_id: int, attempt: int, result: RunResult, reporter: DbReporter, settings: Settings
+) -> str:
+    """Spool the result, then store it (fenced), retrying through a database outage."""
+    item = spool.Spooled(run_id, attempt, spool.write(settings.spool_dir, run_id, attempt, result))
+    deadline = time.monotonic() + settings.result_retry_seconds
+    delay = 0.5
+    while True:
+        if reporter.pending_points:
+            reporter.flush()  # the last loss points first: once the run is finished they are fenced out
+        outcome = spool.store_spooled(item)
+        if outcome == "stored":
+            return result.status
+        if outcome != "unavailable":
+            return outcome  # fenced or unreadable: kept aside in the spool
+        if time.monotonic() + delay > deadline:
+            log.warning(
+                "run %s: database unavailable; result left in %s for the dispatcher", run_id, item.path
+            )
+            return "spooled"
+        time.sleep(delay)
+        delay = min(delay * 2, 15.0)
+
+
 def execute_run(run_id: int, task_id: str | None = None) -> str:
-    """Run one queued run to its final status; returns that status (or 'skipped')."""
+    """Run one queued run to its final status; returns that status, 'skipped' (not queued),
+    'fenced' (this attempt lost the run) or 'spooled' (finished; stored later by a dispatcher)."""
     settings = get_settings()
-    config = store.claim_run(run_id, socket.gethostname(), task_id, stale_after=settings.stale_after)
-    if config is None:
+    claim = retry_while_unavailable(
+        lambda: store.claim_run(run_id, worker_name(), task_id),
+        settings.result_retry_seconds,
+        f"run {run_id}",
+    )
+    if claim is None:
         log.info("run %s is not queued any more: skipped", run_id)
         return "skipped"
-    reporter = DbReporter(run_id, flush_interval=settings.flush_interval)
+    attempt = claim.attempt
+    reporter = DbReporter(
+        run_id,
+        attempt,
+        flush_interval=settings.flush_interval,
+        heartbeat_interval=settings.heartbeat_seconds,
+        max_backoff=max(1.0, min(15.0, settings.stale_after / 4)),
+    )
+
+    def outcome(write: Callable[[], None], status: str) -> str:
+        try:
+            retry_while_unavailable(write, settings.result_retry_seconds, f"run {run_id}")
+        except store.LostOwnership:
+            log.warning("run %s: attempt %s no longer owns the run; %s not written", run_id, attempt, status)
+            return "fenced"
+        return status
+
     try:
         from worker.training.reporter import RunCancelled
         from worker.training.run import run as train
 
         try:
-            result = train(config, reporter)
+            result = train(claim.config, reporter)
         except RunCancelled:
             reporter.close()
-            store.mark_cancelled(run_id)
-            return "cancelled"
+            if reporter.lost:
+                return "fenced"
+            return outcome(lambda: store.mark_cancelled(run_id, attempt=attempt), "cancelled")
         reporter.close()
-        store.complete_run(run_id, result)
-        return result.status
+        if reporter.lost:
+            return "fenced"  # finished after losing the run: its scores belong to the attempt that owns it
+        return _store_result(run_id, attempt, result, reporter, settings)
     except Exception as exc:
         log.exception("run %s failed", run_id)
         with contextlib.suppress(Exception):
             reporter.close()
-        if store.is_cancel_requested(run_id):
-            store.mark_cancelled(run_id)
-            return "cancelled"
-        store.fail_run(run_id, error_message(exc), traceback.format_exc())
-        return "failed"
+        if reporter.lost:
+            return "fenced"
+        cancelled = False
+        with contextlib.suppress(Exception):
+            cancelled = store.is_cancel_requested(run_id)
+        if cancelled:
+            return outcome(lambda: store.mark_cancelled(run_id, attempt=attempt), "cancelled")
+        message, trace = error_message(exc), traceback.format_exc()
+        return outcome(lambda: store.fail_run(run_id, message, trace, attempt=attempt), "failed")
 
 
 @shared_task(name=TASK_NAME, bind=True, acks_late=True, ignore_result=True)

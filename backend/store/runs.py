@@ -27,6 +27,7 @@ from worker.training.config import RunConfig
 def _new_run(
     config: RunConfig, queue: str, task_id: str, experiment_id: int | None, retry_of: int | None
 ) -> Run:
+    now = utcnow()
     return Run(
         experiment_id=experiment_id,
         retry_of=retry_of,
@@ -39,7 +40,8 @@ def _new_run(
         queue=queue,
         config=config.model_dump(mode="json"),
         task_id=task_id,
-        created_at=utcnow(),
+        created_at=now,
+        dispatched_at=now,  # the submitter sends it right after the commit (release_dispatch if that fails)
     )
 
 

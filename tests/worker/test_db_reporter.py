@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -23,7 +23,7 @@ from worker.training.results import HistoryPoint
 def run_id(tmp_path: Path) -> Iterator[int]:
     with embedded(tmp_path / "xlt"):
         run = store.create_run(RunConfig.model_validate(tiny_config()), queue="cpu", task_id="t")
-        store.claim_run(run.id, "host", "t")
+        assert store.claim_run(run.id, "host", "t") is not None  # attempt 1
         yield run.id
 
 
@@ -34,7 +34,7 @@ def _point(step: int) -> HistoryPoint:
 def test_steps_are_written_in_batches_not_one_commit_per_step(run_id: int) -> None:
     commits: list[int] = []
     event.listen(get_engine(), "commit", lambda _conn: commits.append(1))
-    reporter = DbReporter(run_id, flush_interval=60)
+    reporter = DbReporter(run_id, 1, flush_interval=60)
     reporter.on_stage("task", 100)
     commits.clear()
     for step in range(1, 101):
@@ -50,7 +50,7 @@ def test_steps_are_written_in_batches_not_one_commit_per_step(run_id: int) -> No
 
 
 def test_cancel_flag_is_read_at_the_next_flush(run_id: int) -> None:
-    reporter = DbReporter(run_id, flush_interval=0.0)
+    reporter = DbReporter(run_id, 1, flush_interval=0.0)
     reporter.on_step(_point(1), 0.01)
     assert not reporter.should_stop()
     store.request_cancel(run_id)
@@ -68,9 +68,11 @@ class _PointStore:
         self,
         run_id: int,
         *,
+        attempt: int,
         progress: float | None = None,
         stage: str | None = None,
         points: Sequence[tuple[str, str, int, float]] = (),
+        replace_from: Mapping[str, int] | None = None,
     ) -> bool:
         self.written += len(points)  # the real store turns the batch into rows right here
         return False
@@ -99,7 +101,7 @@ class _PointReadDuringAFlush:
 def test_a_flush_between_reading_and_appending_a_step_loses_no_point(monkeypatch: pytest.MonkeyPatch) -> None:
     points = _PointStore()
     monkeypatch.setattr(store, "record_progress", points.record_progress)
-    reporter = DbReporter(1, flush_interval=3600)
+    reporter = DbReporter(1, 1, flush_interval=3600)
     for step in range(1, 4):
         reporter.on_step(cast(HistoryPoint, _PointReadDuringAFlush(step, reporter)), step / 3)
     reporter.close()
@@ -121,7 +123,7 @@ def test_points_logged_while_the_heartbeat_thread_flushes_are_never_lost(
     switch = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     try:
-        reporter = DbReporter(1, flush_interval=3600, heartbeat_interval=1e-4)
+        reporter = DbReporter(1, 1, flush_interval=3600, heartbeat_interval=1e-4)
         for step in range(1, 3001):
             reporter.on_step(_point(step), step / 3000)
             reporter.on_evaluation("task", step, metrics)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
+from sqlalchemy.exc import OperationalError
 
 from backend import store
-from backend.db import get_engine
+from backend.db import get_engine, session
+from backend.models import Run, utcnow
 from tests.factories import embedded, tiny_config
 from worker.db_reporter import DbReporter
 from worker.training.config import RunConfig
@@ -131,3 +135,67 @@ def test_points_logged_while_the_heartbeat_thread_flushes_are_never_lost(
     finally:
         sys.setswitchinterval(switch)
     assert points.written == 3000 * (2 + len(metrics))
+
+
+class _DatabaseDown:
+    """record_progress that fails like a database that is down, `failures` times, then writes."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+        self.written: list[tuple[str, str, int, float]] = []
+
+    def record_progress(self, run_id: int, *, attempt: int, points: Sequence[Any] = (), **_: Any) -> bool:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise OperationalError("INSERT", {}, Exception("connection refused"))
+        self.written.extend(points)
+        return False
+
+
+def test_failed_progress_writes_back_off_keep_the_points_and_never_stop_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    down = _DatabaseDown(failures=3)
+    monkeypatch.setattr(store, "record_progress", down.record_progress)
+    reporter = DbReporter(1, 1, flush_interval=0.01, heartbeat_interval=3600, max_backoff=0.05)
+    deadline = time.monotonic() + 10
+    step = 0
+    while down.calls <= down.failures and time.monotonic() < deadline:
+        step += 1
+        reporter.on_step(_point(step), 0.5)
+        assert not reporter.should_stop()
+        time.sleep(0.002)
+    reporter.close()
+    assert down.calls == 4 + 1  # three failures, the write that worked, close()
+    assert [p[2] for p in down.written if p[1] == "loss"] == list(range(1, step + 1))
+    assert step > down.calls  # between tries the trainer went on without waiting for the database
+
+
+def test_beyond_the_buffer_cap_the_oldest_points_are_dropped_and_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    down = _DatabaseDown(failures=1)
+    monkeypatch.setattr(store, "record_progress", down.record_progress)
+    reporter = DbReporter(1, 1, flush_interval=3600, heartbeat_interval=3600, max_pending_points=10)
+    for step in range(1, 9):
+        reporter.on_step(_point(step), 0.5)  # 16 points
+    assert not reporter.flush() and reporter.dropped_points == 6
+    assert reporter.flush()
+    assert [p[2] for p in down.written if p[1] == "loss"] == [4, 5, 6, 7, 8]
+    reporter.close()
+
+
+def test_a_fenced_out_attempt_is_told_to_stop(run_id: int) -> None:
+    reporter = DbReporter(run_id, 1, flush_interval=0.0, heartbeat_interval=3600)
+    reporter.on_step(_point(1), 0.1)
+    assert not reporter.should_stop() and not reporter.lost
+    with session() as s:  # the worker was declared lost and another one claimed the run
+        s.execute(update(Run).values(heartbeat_at=utcnow() - timedelta(hours=1)))
+    assert store.reap_stale_runs(stale_after=60, max_attempts=3).requeued == [run_id]
+    assert store.claim_run(run_id, "other", None) is not None
+    reporter.on_step(_point(2), 0.2)
+    assert reporter.should_stop() and reporter.lost
+    reporter.close()
+    (loss,) = [s for s in store.get_history(run_id) if s.name == "loss"]
+    assert loss.steps == [1]  # nothing after the attempt lost the run

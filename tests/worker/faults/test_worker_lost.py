@@ -1,0 +1,60 @@
+"""A worker SIGKILLed mid-run: the run is re-queued when its heartbeat goes stale, another worker
+resumes it, and it succeeds once, with one score set, on its second attempt."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend import store
+from backend.schemas import RunOut
+from backend.settings import Settings
+from tests.factories import tiny_run_config, wait_until
+
+
+def _run(run_id: int) -> RunOut:
+    run = store.get_run(run_id)
+    assert run is not None
+    return run
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_run_is_resumed_by_another_and_succeeds_with_one_score_set(
+    embedded_fast: Settings, tiny_model: Path, start_worker: Any, api: TestClient
+) -> None:
+    workers = [start_worker(), start_worker()]
+    for worker in workers:
+        worker.wait_ready()
+    config = tiny_run_config(tiny_model, max_train_examples=1600)  # 100 steps
+    run_id = api.post("/api/runs", json=config).json()["id"]
+    logs = lambda: "\n".join(w.log_tail() for w in workers)  # noqa: E731
+
+    mid_run = wait_until(
+        lambda: (run := _run(run_id)).status == "running" and run.progress >= 0.1 and run,
+        180,
+        "mid-run",
+        logs(),
+    )
+    assert mid_run.attempts == 1
+    victim, survivor = sorted(workers, key=lambda w: w.name != mid_run.worker_host)
+    assert victim.name == mid_run.worker_host
+    victim.kill()
+    killed = time.monotonic()
+
+    resumed = wait_until(
+        lambda: (run := _run(run_id)).status == "running" and run.attempts == 2 and run, 60, "resumed", logs()
+    )
+    resumed_after = time.monotonic() - killed
+    assert resumed.worker_host == survivor.name
+    done = wait_until(lambda: (run := _run(run_id)).status != "running" and run, 240, "finished", logs())
+    assert done.status == "succeeded", done.error_message
+    assert done.attempts == 2 and done.error_message is None
+    scores = store.get_scores(run_id)
+    keys = [(s.dataset, s.language, s.split, s.metric) for s in scores]
+    assert len(keys) == len(set(keys))
+    assert sorted(s.language for s in scores if s.metric == "accuracy") == ["de", "en", "sw"]
+    print(f"\nworker killed at progress {mid_run.progress:.2f}; run resumed after {resumed_after:.1f} s")

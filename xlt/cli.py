@@ -25,6 +25,14 @@ def _build_parser() -> argparse.ArgumentParser:
     train = verbs.add_parser("train", help="one run without server, database or broker")
     train.add_argument("config", help="run config, .json or .yaml")
     train.add_argument("--out", required=True, help="output folder; results.json is written there")
+    train.add_argument(
+        "--checkpoint-dir",
+        default=None,
+        help="keep training checkpoints here; run the same command again to resume (removed on success)",
+    )
+    train.add_argument(
+        "--checkpoint-minutes", type=float, default=30, help="minutes between checkpoints (also each epoch)"
+    )
 
     submit = verbs.add_parser("submit", help="submit a run config (or a sweep) to a running XLT Lab")
     submit.add_argument("config", help="run config .json/.yaml; with --sweep: {base, grid, name}")
@@ -43,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "train":
         from worker.training.command import train_command
 
-        return train_command(args.config, args.out)
+        return train_command(args.config, args.out, args.checkpoint_dir, args.checkpoint_minutes)
     if args.verb == "serve":
         from xlt.serve import serve
 

@@ -16,7 +16,10 @@ from pathlib import Path
 from worker.training.batching import Encoded
 from worker.training.data import DataError, PairExample
 from worker.training.perturbations import replace_tokens, synonym_replace
+from worker.training.reporter import StopCheck, stop_if_asked
 from worker.training.results import AugmentationStats
+
+STOP_CHECK_EVERY = 1000  # examples between two cancel checks (a full XNLI set takes minutes)
 
 
 def load_synonym_table(path: Path) -> dict[str, list[str]]:
@@ -39,13 +42,16 @@ def augment_text(
     replace_prob: float,
     keep_original: bool,
     seed: int,
+    should_stop: StopCheck | None = None,
 ) -> tuple[list[PairExample], AugmentationStats]:
     """`copies` perturbed copies of each pair (both sentences), plus the original if asked."""
     rng = random.Random(seed)
     out: list[PairExample] = []
     changed_examples = 0
     changed_words = 0
-    for ex in examples:
+    for i, ex in enumerate(examples):
+        if i % STOP_CHECK_EVERY == 0:
+            stop_if_asked(should_stop, "augmenting the training set")
         if keep_original:
             out.append(ex)
         any_changed = False
@@ -76,6 +82,7 @@ def augment_tokens(
     replace_prob: float,
     keep_original: bool,
     seed: int,
+    should_stop: StopCheck | None = None,
 ) -> tuple[Encoded, AugmentationStats]:
     """The same policy on token ids, with neighbours from the model's input embeddings."""
     rng = random.Random(seed)
@@ -85,6 +92,8 @@ def augment_tokens(
     changed_examples = 0
     changed_tokens = 0
     for i, ids in enumerate(data.input_ids):
+        if i % STOP_CHECK_EVERY == 0:
+            stop_if_asked(should_stop, "augmenting the training set")
         variants = [list(ids)] if keep_original else []
         any_changed = False
         for _ in range(copies):

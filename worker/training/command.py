@@ -4,7 +4,9 @@ Why a separate module: the CLI concerns (reading the file, one-line errors and e
 progress bar, writing results.json atomically, the closing table) stay out of `run()`, which the
 Celery worker calls unchanged. Exit codes: 0 success, 1 run failure (data, model, cancel),
 2 bad config. results.json is written to a temp file in DIR and renamed into place, so DIR never
-holds a half-written results.json.
+holds a half-written results.json. With `--checkpoint-dir DIR` the run keeps checkpoints in DIR and
+the same command run again (after Ctrl-C, a crash, a lost machine) goes on from the last one;
+DIR's checkpoints are removed once results.json is written.
 """
 
 from __future__ import annotations
@@ -117,7 +119,9 @@ def score_table(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def train_command(config_path: str, out: str) -> int:
+def train_command(
+    config_path: str, out: str, checkpoint_dir: str | None = None, checkpoint_minutes: float = 30
+) -> int:
     try:
         config = read_config(Path(config_path))
     except ConfigError as exc:
@@ -127,16 +131,18 @@ def train_command(config_path: str, out: str) -> int:
     from tqdm.contrib.logging import logging_redirect_tqdm
     from transformers.utils import logging as hf_logging
 
+    from worker.training.checkpoints import CheckpointPolicy, remove_checkpoints
     from worker.training.data import DataError
     from worker.training.reporter import RunCancelled
     from worker.training.run import run
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    policy = CheckpointPolicy(Path(checkpoint_dir), checkpoint_minutes) if checkpoint_dir else None
     reporter = ProgressBarReporter()
     try:
         with logging_redirect_tqdm():  # warnings on their own line, not glued to the bar
-            result = run(config, reporter)
+            result = run(config, reporter, policy)
     except RunCancelled as exc:
         reporter.close()
         print(f"cancelled: {exc}", file=sys.stderr)
@@ -147,10 +153,15 @@ def train_command(config_path: str, out: str) -> int:
         return 1
     except KeyboardInterrupt:
         reporter.close()
-        print("interrupted; nothing written", file=sys.stderr)
+        kept = f"; checkpoints kept in {checkpoint_dir}: run the same command to go on" if policy else ""
+        print(f"interrupted; nothing written{kept}", file=sys.stderr)
         return 130
     reporter.close()
     path = write_results_atomically(result, Path(out))
+    if policy is not None:
+        remove_checkpoints(policy.directory)
     print(score_table(result))
+    if result.resume is not None:
+        print(f"resumed from a checkpoint at {result.resume.stage} step {result.resume.step}")
     print(f"wrote {path}")
     return 0

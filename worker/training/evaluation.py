@@ -3,7 +3,9 @@
 Why: scores are what the lab stores and compares, one row per (dataset, language, split, metric);
 the summary (macro average, resource-tier averages, transfer gap) is derived from them the same way
 for every run. Inference runs in length-sorted batches under torch.inference_mode() (no padding to
-128, no autograd bookkeeping).
+128, no autograd bookkeeping). A cancel is honoured between batches: each function takes the
+reporter's `should_stop` and raises RunCancelled when it turns true (one XLM-R batch on a CPU takes
+seconds, a 15-language evaluation an hour).
 """
 
 from __future__ import annotations
@@ -18,25 +20,38 @@ from worker.training import speedups
 from worker.training.batching import Encoded, collate, sorted_batches
 from worker.training.data import PairExample
 from worker.training.precision import Runtime
+from worker.training.reporter import StopCheck, stop_if_asked
 from worker.training.results import GeneralizedMatrix, Score
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, data: Encoded, batch_size: int, runtime: Runtime, pad_id: int) -> torch.Tensor:
-    """Logits (n, num_labels) as float32 on the CPU, in the original order of `data`."""
+def predict(
+    model: nn.Module,
+    data: Encoded,
+    batch_size: int,
+    runtime: Runtime,
+    pad_id: int,
+    should_stop: StopCheck | None = None,
+) -> torch.Tensor:
+    """Logits (n, num_labels) as float32 on the CPU, in the original order of `data`; `should_stop`
+    is asked before every batch (the reporters' is a clock read, their database round trip is
+    rate-limited)."""
     was_training = model.training
     model.eval()
     out: torch.Tensor | None = None
-    with speedups.inference(model, runtime):  # nothing but speed: see worker/training/speedups
-        for indices in sorted_batches(data.lengths, batch_size):
-            batch = collate(data, indices, pad_id, False, runtime.device, runtime.pad_multiple)
-            batch.pop("labels")
-            with runtime.autocast():
-                logits = model(**batch).logits.float().cpu()  # (batch, num_labels)
-            if out is None:
-                out = torch.empty((len(data), logits.shape[-1]), dtype=torch.float32)
-            out[torch.tensor(indices)] = logits
-    model.train(was_training)
+    try:
+        with speedups.inference(model, runtime):  # nothing but speed: see worker/training/speedups
+            for indices in sorted_batches(data.lengths, batch_size):
+                stop_if_asked(should_stop, "evaluating")
+                batch = collate(data, indices, pad_id, False, runtime.device, runtime.pad_multiple)
+                batch.pop("labels")
+                with runtime.autocast():
+                    logits = model(**batch).logits.float().cpu()  # (batch, num_labels)
+                if out is None:
+                    out = torch.empty((len(data), logits.shape[-1]), dtype=torch.float32)
+                out[torch.tensor(indices)] = logits
+    finally:
+        model.train(was_training)
     return out if out is not None else torch.empty((0, 1))
 
 
@@ -64,8 +79,9 @@ def score_language(
     batch_size: int,
     runtime: Runtime,
     pad_id: int,
+    should_stop: StopCheck | None = None,
 ) -> list[Score]:
-    logits = predict(model, data, batch_size, runtime, pad_id)
+    logits = predict(model, data, batch_size, runtime, pad_id, should_stop)
     n = len(data)
     if regression:
         pearson, spearman = correlations(logits, data.targets)
@@ -96,6 +112,7 @@ def generalized_matrix(
     batch_size: int,
     runtime: Runtime,
     pad_id: int,
+    should_stop: StopCheck | None = None,
 ) -> GeneralizedMatrix:
     """Huang et al.'s generalized setting: accuracy[i][j] on pairs whose sentence1 is in
     languages[i] and sentence2 in languages[j], over the ids parallel in all languages. The gold
@@ -111,7 +128,9 @@ def generalized_matrix(
                 PairExample(i, by_id[lang1][i].sentence1, by_id[lang2][i].sentence2, by_id[lang1][i].target)
                 for i in ids
             ]
+            stop_if_asked(should_stop, f"evaluating the generalized matrix ({lang1}, {lang2})")
             data = encode_pairs(tokenizer, pairs, max_len)
-            row.append(accuracy(predict(model, data, batch_size, runtime, pad_id), data.targets))
+            logits = predict(model, data, batch_size, runtime, pad_id, should_stop)
+            row.append(accuracy(logits, data.targets))
         matrix.append(row)
     return GeneralizedMatrix(dataset=dataset, languages=languages, accuracy=matrix, n=len(ids))

@@ -1,11 +1,14 @@
 """How a training run talks to whoever runs it (console bar, Celery task, test) without knowing which.
 
-The trainer calls these hooks; `should_stop()` is checked every optimisation step so a cancel
-requested through the database stops the run within one step (cooperative cancel).
+The trainer calls these hooks; `should_stop()` is asked at every stage of a run (between data files
+and loading steps, at every optimisation step, before every evaluation batch and language) so a
+cancel requested through the database stops the run within seconds (cooperative cancel). It must be
+cheap: a clock read, with any round trip rate-limited.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from worker.training.results import HistoryPoint, Score
@@ -13,6 +16,15 @@ from worker.training.results import HistoryPoint, Score
 
 class RunCancelled(Exception):
     """Raised inside the trainer when the reporter asks it to stop."""
+
+
+StopCheck = Callable[[], bool]  # a reporter's should_stop, for code that needs nothing else of it
+
+
+def stop_if_asked(should_stop: StopCheck | None, where: str) -> None:
+    """Raise RunCancelled ("cancelled while <where>") when `should_stop` says so."""
+    if should_stop is not None and should_stop():
+        raise RunCancelled(f"cancelled while {where}")
 
 
 class Reporter(Protocol):
@@ -29,7 +41,7 @@ class Reporter(Protocol):
         """Final per-language test scores, before the run returns."""
 
     def should_stop(self) -> bool:
-        """True when the run should stop at the next step (cancel)."""
+        """True when the run should stop as soon as it can (cancel)."""
 
 
 class NullReporter:

@@ -49,6 +49,14 @@ class Timings(BaseModel):
     eval_s: float = 0.0
 
 
+class ResumeInfo(BaseModel):
+    """Where a run went on from a checkpoint after an interruption (results.json `resume`; absent
+    when it trained in one go): the checkpoint's stage and its optimiser step within that stage."""
+
+    stage: Literal["intermediate", "task"]
+    step: int
+
+
 class GeneralizedMatrix(BaseModel):
     """Huang et al.'s generalized setting: accuracy[i][j] for sentence1 in languages[i],
     sentence2 in languages[j]."""
@@ -84,3 +92,4 @@ class RunResult(BaseModel):
     environment: dict[str, Any] = Field(default_factory=dict)
     generalized: GeneralizedMatrix | None = None
     augmentation: dict[str, Any] | None = None  # rs_da: examples and words actually changed
+    resume: ResumeInfo | None = None  # set when the run went on from a checkpoint

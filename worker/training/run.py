@@ -1,9 +1,16 @@
 """One run end to end: data → (STS-B stage) → robust task fine-tuning → zero-shot evaluation.
 
-`run(config, reporter)` is THE entry point: `xlt train` and the Celery worker both call it unchanged.
-All data is loaded (and every file checked) before any training starts, so a missing test file fails
-the run in seconds, not after an hour of training. Zero-shot: only the source language's train and
-dev splits are ever used for training and checkpoint selection.
+`run(config, reporter, checkpoints)` is THE entry point: `xlt train` and the Celery worker both call
+it unchanged. All data is loaded (and every file checked) before any training starts, so a missing
+test file fails the run in seconds, not after an hour of training. Zero-shot: only the source
+language's train and dev splits are ever used for training and checkpoint selection.
+
+Resume: with a `CheckpointPolicy`, the stages write checkpoints (checkpoints.py) and a run whose
+folder already holds a usable one of the same config loads everything as usual (data, model, rs_da
+copies, which are recomputed from the seed and must match the recorded stats), skips what the
+checkpoint has behind it (a finished STS-B stage 1 included) and goes on from its step.
+Cancel: `reporter.should_stop()` is asked between data files and loading steps, at every
+optimiser step and before every evaluation batch.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import logging
 import platform
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import transformers
@@ -21,6 +28,7 @@ from transformers import PreTrainedModel
 from worker.training import speedups
 from worker.training.augmentation import augment_text, augment_tokens, load_synonym_table
 from worker.training.batching import Encoded, encode_pairs
+from worker.training.checkpoints import CheckpointPolicy, RunCheckpoints, StageWriter
 from worker.training.config import RobustConfig, RunConfig
 from worker.training.data import (
     REGRESSION_DATASETS,
@@ -36,21 +44,36 @@ from worker.training.languages import DATASET_LANGUAGES
 from worker.training.model import encoder, load_classifier, load_tokenizer, with_fresh_head
 from worker.training.perturbations import embedding_neighbors
 from worker.training.precision import Runtime, resolve_runtime, seed_everything
-from worker.training.reporter import NullReporter, Reporter
-from worker.training.results import AugmentationStats, RunResult, Score, SelectedCheckpoint, Timings
+from worker.training.reporter import NullReporter, Reporter, StopCheck, stop_if_asked
+from worker.training.results import (
+    AugmentationStats,
+    HistoryPoint,
+    ResumeInfo,
+    RunResult,
+    Score,
+    SelectedCheckpoint,
+    Timings,
+)
 from worker.training.summary import summarize
 from worker.training.trainer import Progress, StageSpec, total_steps, train_stage
 
 log = logging.getLogger(__name__)
+ENCODE_CHUNK = 10_000  # pairs tokenized between two cancel checks
 
 
-def run(config: RunConfig, reporter: Reporter | None = None) -> RunResult:
+def run(
+    config: RunConfig, reporter: Reporter | None = None, checkpoints: CheckpointPolicy | None = None
+) -> RunResult:
     """Train and evaluate one configuration; returns the results.json content (status 'succeeded').
 
-    Raises RunCancelled when `reporter.should_stop()` turns true (checked every optimiser step),
-    DataError for missing/malformed data, ValueError for an impossible device/precision, and the
-    loader's OSError for an unknown model id or path."""
+    With `checkpoints`, training state is written under its folder and a usable checkpoint found
+    there is resumed (the caller removes the folder when the run is over). Raises RunCancelled when
+    `reporter.should_stop()` turns true (loading, training, evaluation), DataError for
+    missing/malformed data, ValueError for an impossible device/precision, and the loader's OSError
+    for an unknown model id or path."""
     reporter = reporter or NullReporter()
+    stop = reporter.should_stop
+    stop_if_asked(stop, "starting")
     runtime = resolve_runtime(config.train)
     seed = config.train.seed
     seed_everything(seed)
@@ -59,35 +82,59 @@ def run(config: RunConfig, reporter: Reporter | None = None) -> RunResult:
     max_len = config.train.max_seq_len
 
     def enc(examples: list[PairExample]) -> Encoded:
-        return encode_pairs(tokenizer, examples, max_len)
+        return encode_in_chunks(tokenizer, examples, max_len, stop)
+
+    def load(dataset: str, split: str, lang: str, max_examples: int | None = None) -> list[PairExample]:
+        stop_if_asked(stop, f"loading {dataset} {split}.{lang}")
+        return load_split(config.data, dataset, split, lang, max_examples)
 
     # ---- data (all of it, before any training)
     task, source = config.task, config.source_language
-    train_examples = load_split(
-        config.data, task, config.train.train_split, source, config.train.max_train_examples
-    )
+    train_examples = load(task, config.train.train_split, source, config.train.max_train_examples)
     if not train_examples:
         raise DataError(f"no training examples in {task} {config.train.train_split}.{source}")
-    dev_data = enc(load_split(config.data, task, config.train.dev_split, source))
+    dev_data = enc(load(task, config.train.dev_split, source))
     eval_sets: dict[tuple[str, str], Encoded] = {
-        (task, lang): enc(load_split(config.data, task, config.eval.split, lang))
-        for lang in config.eval_languages
+        (task, lang): enc(load(task, config.eval.split, lang)) for lang in config.eval_languages
     }
     for extra in config.eval.extra:
         for lang in DATASET_LANGUAGES[extra]:
-            eval_sets[(extra, lang)] = enc(load_split(config.data, extra, config.eval.split, lang))
+            eval_sets[(extra, lang)] = enc(load(extra, config.eval.split, lang))
     sts_data = None
     if config.intermediate is not None:
-        sts_data = enc(load_split(config.data, "stsb", "train", "en", config.intermediate.max_examples))
+        sts_data = enc(load("stsb", "train", "en", config.intermediate.max_examples))
 
     # ---- model and rs_da augmentation
     first_head = num_labels("stsb" if sts_data is not None else task)
+    stop_if_asked(stop, "loading the model")
     model = load_classifier(config.model, first_head, seed, runtime.device)
+    stop_if_asked(stop, "loading the model")
     augmentation: AugmentationStats | None = None
     if config.robust.method == "rs_da":
-        train_data, augmentation = augmented_training_set(config, train_examples, tokenizer, model, enc)
+        train_data, augmentation = augmented_training_set(config, train_examples, tokenizer, model, enc, stop)
     else:
         train_data = enc(train_examples)
+
+    # ---- checkpoints: the newest usable one decides where training goes on
+    store = RunCheckpoints(checkpoints, config, runtime_record(runtime)) if checkpoints else None
+    pending: dict[str, Any] = {}  # stage → StageState to resume it from
+    earlier_history: list[HistoryPoint] = []
+    resumed: ResumeInfo | None = None
+    train_s_before = 0.0
+    if store is not None:
+        store.augmentation = augmentation.model_dump() if augmentation else None
+        stop_if_asked(stop, "reading the checkpoint")
+        found = store.latest()
+        if found is not None and found.augmentation != store.augmentation:
+            log.warning("ignoring checkpoint %s: its rs_da stats differ from this run's", found.path)
+            found = None
+        if found is not None:
+            log.info("resuming from %s (%s step %d)", found.path, found.stage, found.state.step)
+            pending[found.stage] = found.state
+            earlier_history = found.earlier_history
+            resumed = ResumeInfo(stage=found.stage, step=found.state.step)
+            train_s_before = found.train_s
+        del found
 
     # ---- stages
     task_spec = stage_spec(config, "task")
@@ -95,19 +142,39 @@ def run(config: RunConfig, reporter: Reporter | None = None) -> RunResult:
     run_total = total_steps(len(train_data), task_spec)
     if sts_spec is not None and sts_data is not None:
         run_total += total_steps(len(sts_data), sts_spec)
-    history = []
+    history: list[HistoryPoint] = []
     train_start = time.perf_counter()
+
+    def train_s() -> float:
+        return train_s_before + time.perf_counter() - train_start
+
+    def writer(stage: Literal["intermediate", "task"]) -> StageWriter | None:
+        return store.stage(stage, history, train_s) if store is not None else None
+
     done = 0
     if sts_spec is not None and sts_data is not None:
-        outcome = train_stage(
-            model, sts_data, sts_spec, runtime, RobustConfig(), pad_id, reporter, Progress(0, run_total)
-        )
-        history += outcome.history
-        done = outcome.steps
+        if resumed is not None and resumed.stage == "task":
+            history += earlier_history  # stage 1 was over before the checkpoint: not trained again
+        else:
+            outcome = train_stage(
+                model,
+                sts_data,
+                sts_spec,
+                runtime,
+                RobustConfig(),
+                pad_id,
+                reporter,
+                Progress(0, run_total),
+                checkpointer=writer("intermediate"),
+                resume=pending.pop("intermediate", None),
+            )
+            history += outcome.history
+        done = total_steps(len(sts_data), sts_spec)
         model = with_fresh_head(model, num_labels(task), seed)  # keep the encoder, new task head
 
     def source_dev_accuracy(m: torch.nn.Module) -> float:
-        return accuracy(predict(m, dev_data, config.eval.batch_size, runtime, pad_id), dev_data.targets)
+        logits = predict(m, dev_data, config.eval.batch_size, runtime, pad_id, stop)
+        return accuracy(logits, dev_data.targets)
 
     outcome = train_stage(
         model,
@@ -119,9 +186,11 @@ def run(config: RunConfig, reporter: Reporter | None = None) -> RunResult:
         reporter,
         Progress(done, run_total),
         evaluate=source_dev_accuracy if len(dev_data) else None,
+        checkpointer=writer("task"),
+        resume=pending.pop("task", None),
     )
     history += outcome.history
-    train_s = time.perf_counter() - train_start
+    trained_s = train_s()
     if stuck_at_chance(outcome.history, "task", num_labels(task)):
         log.warning(chance_warning(num_labels(task), config.train.learning_rate))
 
@@ -129,6 +198,7 @@ def run(config: RunConfig, reporter: Reporter | None = None) -> RunResult:
     eval_start = time.perf_counter()
     scores: list[Score] = []
     for (dataset, lang), data in eval_sets.items():
+        stop_if_asked(stop, f"evaluating {dataset} {lang}")
         scores += score_language(
             model,
             data,
@@ -139,15 +209,14 @@ def run(config: RunConfig, reporter: Reporter | None = None) -> RunResult:
             config.eval.batch_size,
             runtime,
             pad_id,
+            stop,
         )
     reporter.on_scores(scores)
     generalized = None
     if config.eval.generalized:
-        per_language = {
-            lang: load_split(config.data, task, config.eval.split, lang) for lang in config.eval_languages
-        }
+        per_language = {lang: load(task, config.eval.split, lang) for lang in config.eval_languages}
         generalized = generalized_matrix(
-            model, tokenizer, per_language, task, max_len, config.eval.batch_size, runtime, pad_id
+            model, tokenizer, per_language, task, max_len, config.eval.batch_size, runtime, pad_id, stop
         )
     eval_s = time.perf_counter() - eval_start
 
@@ -160,10 +229,11 @@ def run(config: RunConfig, reporter: Reporter | None = None) -> RunResult:
         selected_checkpoint=SelectedCheckpoint(
             step=outcome.best_step or outcome.steps, source_dev_accuracy=outcome.best_metric
         ),
-        timings=Timings(train_s=train_s, eval_s=eval_s),
+        timings=Timings(train_s=trained_s, eval_s=eval_s),
         environment=environment(runtime),
         generalized=generalized,
         augmentation=augmentation.model_dump() if augmentation else None,
+        resume=resumed,
     )
 
 
@@ -199,8 +269,39 @@ def stage_spec(config: RunConfig, stage: str) -> StageSpec:
     )
 
 
+def encode_in_chunks(tokenizer: Any, examples: list[PairExample], max_len: int, stop: StopCheck) -> Encoded:
+    """`encode_pairs` in chunks of ENCODE_CHUNK pairs with a cancel check before each (a full XNLI
+    training set takes a minute); the ids are the same as in one call."""
+    parts = []
+    for start in range(0, len(examples), ENCODE_CHUNK):
+        stop_if_asked(stop, "tokenizing")
+        parts.append(encode_pairs(tokenizer, examples[start : start + ENCODE_CHUNK], max_len))
+    if len(parts) == 1:
+        return parts[0]
+    types = [t for p in parts for t in p.token_type_ids or []] if parts and parts[0].token_type_ids else None
+    return Encoded([ids for p in parts for ids in p.input_ids], types, [t for p in parts for t in p.targets])
+
+
+def runtime_record(runtime: Runtime) -> dict[str, Any]:
+    """What a checkpoint records of the runtime it was written under: a resume under another one
+    trains on, but cannot promise bit-identical scores (other kernels, other dropout generator)."""
+    record: dict[str, Any] = {
+        "device": runtime.device.type,
+        "precision": runtime.precision,
+        "speedups": speedups.enabled(runtime),
+    }
+    if runtime.device.type == "cpu" and runtime.precision == "fp32" and record["speedups"]:
+        record["cpu_fp32_linear"] = speedups.environment(runtime).get("cpu_fp32_linear")
+    return record
+
+
 def augmented_training_set(
-    config: RunConfig, examples: list[PairExample], tokenizer: Any, model: PreTrainedModel, enc: Any
+    config: RunConfig,
+    examples: list[PairExample],
+    tokenizer: Any,
+    model: PreTrainedModel,
+    enc: Any,
+    stop: StopCheck | None = None,
 ) -> tuple[Encoded, AugmentationStats]:
     """rs_da: copies with synonyms from the table (text level) or embedding neighbours (token level)."""
     r = config.robust
@@ -218,14 +319,16 @@ def augmented_training_set(
             r.replace_prob,
             r.keep_original,
             config.train.seed,
+            stop,
         )
         return enc(augmented), stats
     data = enc(examples)
     vocab = {token for ids in data.input_ids for token in ids}
     weight = encoder(model).get_input_embeddings().weight.detach()  # type: ignore[operator]
     neighbours = embedding_neighbors(weight, vocab, r.embedding_k, exclude=tokenizer.all_special_ids)
+    stop_if_asked(stop, "augmenting the training set")
     return augment_tokens(
-        data, neighbours, config.rs_da_copies, r.replace_prob, r.keep_original, config.train.seed
+        data, neighbours, config.rs_da_copies, r.replace_prob, r.keep_original, config.train.seed, stop
     )
 
 

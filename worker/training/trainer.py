@@ -1,5 +1,5 @@
 """One fine-tuning stage: AdamW with linear warm-up/decay, accumulation, clipping, robust methods,
-periodic source-dev model selection, reporter hooks and cooperative cancel.
+periodic source-dev model selection, reporter hooks, cooperative cancel and checkpoints.
 
 Why this shape: the same loop runs STS-B stage 1 (regression) and the task stage (classification);
 the robust methods only change how the loss of a batch is computed (`batch_loss`). It reads
@@ -7,7 +7,10 @@ top-down like nanoGPT's train.py: build the schedule, then loop over steps.
 Per-step host syncs are avoided on GPUs: the loss is accumulated on the device and read once per
 logging window; `history` holds one point per window (at most MAX_HISTORY_POINTS), while the
 reporter's `on_step` gets every step with the running mean loss of the current window. The best
-model state is kept in memory, not on disk. Hardware speed-ups are installed around the loop once
+model state is kept in memory; a `Checkpointer` (checkpoints.py) gets the whole stage state
+(`StageState`) at epoch ends and when it asks, and a stage given such a state goes on from it as if
+it had never stopped: each epoch's batch order is drawn again from the order generator's state at the
+epoch start and the batches already done are skipped. Hardware speed-ups are installed around the loop once
 (`speedups.training`) and are invisible inside it; without them it trains the same way, slower.
 """
 
@@ -17,7 +20,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +28,7 @@ from torch import nn
 
 from worker.training import speedups
 from worker.training.batching import Encoded, collate, length_grouped_batches
+from worker.training.checkpoints import StageState, capture_rng, restore_rng
 from worker.training.config import RobustConfig
 from worker.training.optimizer import clipped_step, linear_schedule, make_optimizer
 from worker.training.perturbations import embedding_noise, pgd_delta
@@ -67,6 +71,16 @@ class Progress:
     run_total: int
 
 
+class Checkpointer(Protocol):
+    """Who keeps the stage's state (checkpoints.StageWriter): asked at every optimiser step."""
+
+    def due(self, epoch_end: bool) -> bool:
+        """Whether a checkpoint should be written now (always at an epoch end)."""
+
+    def save(self, state: StageState) -> None:
+        """Keep `state`; must not keep references to its tensors past the call."""
+
+
 def steps_per_epoch(n_examples: int, spec: StageSpec) -> int:
     return max(1, math.ceil(math.ceil(n_examples / spec.batch_size) / spec.grad_accum))
 
@@ -85,9 +99,13 @@ def train_stage(
     reporter: Reporter,
     progress: Progress,
     evaluate: Callable[[nn.Module], float] | None = None,
+    checkpointer: Checkpointer | None = None,
+    resume: StageState | None = None,
 ) -> StageOutcome:
     """Train `model` in place; with `evaluate` (source dev metric, higher is better) the best
-    state seen at evaluation points is loaded back at the end."""
+    state seen at evaluation points is loaded back at the end. With `resume` (a state this stage
+    handed to a checkpointer, same data and spec) it goes on from there: the same steps, batches and
+    random draws follow as in a run that never stopped."""
     n_steps = total_steps(len(data), spec)
     per_epoch = steps_per_epoch(len(data), spec)
     eval_every = spec.eval_steps or per_epoch
@@ -103,17 +121,34 @@ def train_stage(
 
     outcome = StageOutcome(steps=n_steps)
     best_state: dict[str, torch.Tensor] | None = None
-    reporter.on_stage(spec.stage, n_steps)
-    model.train()
     window_loss = torch.zeros((), device=runtime.device)
     sync_lazily = runtime.device.type != "cpu"  # a host read is free on CPU, a pipeline stall on GPU
     window_n = 0
     last_loss = float("nan")
     step = 0
-    micro = 0
+    skip = 0  # batches of the first epoch's order already done (resume)
+    if resume is not None:
+        model.load_state_dict(resume.model)
+        optimizer.load_state_dict(resume.optimizer)
+        schedule.load_state_dict(resume.scheduler)
+        if scaler is not None and resume.scaler is not None:
+            scaler.load_state_dict(resume.scaler)
+        restore_rng(resume.rng, noise_gen)
+        order_rng.setstate(resume.order_rng_at_epoch_start)
+        step, skip = resume.step, resume.batches_done
+        window_loss.copy_(resume.window_loss)
+        window_n, last_loss = resume.window_n, resume.last_loss
+        outcome.history = list(resume.history)
+        outcome.best_step, outcome.best_metric = resume.best_step, resume.best_metric
+        best_state = resume.best_model
+    micro = step * spec.grad_accum  # a step boundary: no gradient pending
+    reporter.on_stage(spec.stage, n_steps)
+    model.train()
     with speedups.training(model, runtime):  # nothing but speed: see worker/training/speedups
         while step < n_steps:
-            for indices in length_grouped_batches(data.lengths, spec.batch_size, order_rng):
+            epoch_start = order_rng.getstate()
+            batches = length_grouped_batches(data.lengths, spec.batch_size, order_rng)
+            for done, indices in enumerate(batches[skip:], start=skip + 1):
                 batch = collate(data, indices, pad_id, spec.regression, runtime.device, runtime.pad_multiple)
                 with runtime.autocast():
                     loss = batch_loss(model, batch, spec.regression, robust, noise_gen)
@@ -152,10 +187,31 @@ def train_stage(
                     if outcome.best_metric is None or metric > outcome.best_metric:
                         outcome.best_metric, outcome.best_step = metric, step
                         best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                if checkpointer is not None and checkpointer.due(step % per_epoch == 0 or step == n_steps):
+                    checkpointer.save(
+                        StageState(
+                            step=step,
+                            order_rng_at_epoch_start=epoch_start,
+                            batches_done=done,
+                            model=model.state_dict(),
+                            optimizer=optimizer.state_dict(),
+                            scheduler=schedule.state_dict(),
+                            scaler=scaler.state_dict() if scaler else None,
+                            rng=capture_rng(noise_gen),
+                            window_loss=window_loss,
+                            window_n=window_n,
+                            last_loss=last_loss,
+                            history=outcome.history,
+                            best_step=outcome.best_step,
+                            best_metric=outcome.best_metric,
+                            best_model=best_state,
+                        )
+                    )
                 if reporter.should_stop():
                     raise RunCancelled(f"cancelled at {spec.stage} step {step}")
                 if step >= n_steps:
                     break
+            skip = 0
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

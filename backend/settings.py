@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     checkpoint_dir: Path = Field(
         default=Path(""), description="training checkpoints, one folder per run; default <home>/checkpoints"
     )
-    checkpoint_minutes: float = Field(default=30, gt=0, description="minutes between training checkpoints")
+    checkpoint_minutes: float = Field(
+        default=30, ge=0, description="minutes between training checkpoints (also every epoch; 0: every step)"
+    )
     result_retry_seconds: float = Field(
         default=300,
         ge=0,
@@ -76,6 +78,10 @@ class Settings(BaseSettings):
             self.checkpoint_dir = home / "checkpoints"
         self.checkpoint_dir = self.checkpoint_dir.expanduser().resolve()
         return self
+
+    def run_checkpoint_dir(self, run_id: int) -> Path:
+        """One run's checkpoint folder: every attempt of the run, on any worker, resumes from it."""
+        return self.checkpoint_dir / f"run-{run_id}"
 
     @property
     def spool_dir(self) -> Path:

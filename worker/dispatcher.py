@@ -9,7 +9,9 @@ Each round, every `XLT_DISPATCH_INTERVAL` seconds:
           queued runs sent more than `XLT_REDISPATCH_AFTER` seconds ago are sent again when their
           queue holds fewer messages than it should (the broker restarted empty, was flushed, or a
           worker took the message and died before claiming it);
-3. spool: finished results that a worker could not store (database down) are stored.
+3. spool: finished results that a worker could not store (database down) are stored;
+4. sweep: checkpoint folders (XLT_CHECKPOINT_DIR/run-<id>) of runs that are over are removed (the
+          task removes its own; this catches runs failed by the reaper or cancelled while queued).
 
 Several dispatchers at once are safe: every change is a conditional UPDATE that one of them wins
 (backend.store.dispatch), and a duplicate message is harmless because only a queued run can be
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import shutil
 import signal
 import threading
 import time
@@ -34,6 +38,7 @@ from backend.settings import Settings, get_settings
 from worker import spool
 
 log = logging.getLogger(__name__)
+CHECKPOINT_FOLDER = re.compile(r"^run-(\d+)$")  # Settings.run_checkpoint_dir
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Round:
     resent: list[int] = field(default_factory=list)
     reaped: store.Reaped = field(default_factory=store.Reaped)
     spooled: dict[str, int] = field(default_factory=dict)
+    checkpoints_removed: list[int] = field(default_factory=list)
     broker_error: str | None = None
     database_error: str | None = None
 
@@ -67,12 +73,27 @@ class Dispatcher:
                 self._database_up_since = time.monotonic()
             self._send(plan, done)
             done.spooled = spool.drain(self.settings.spool_dir)
+            done.checkpoints_removed = self._sweep_checkpoints()
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
             self._database_up_since = None
             done.database_error = str(exc).splitlines()[0]
         return done
+
+    def _sweep_checkpoints(self) -> list[int]:
+        root = self.settings.checkpoint_dir
+        if not root.is_dir():
+            return []
+        folders = {
+            int(match[1]): path
+            for path in root.iterdir()
+            if (match := CHECKPOINT_FOLDER.match(path.name)) and path.is_dir()
+        }
+        over = store.finished_run_ids(sorted(folders))
+        for run_id in over:
+            shutil.rmtree(folders[run_id], ignore_errors=True)
+        return over
 
     def _may_reap(self) -> bool:
         up = self._database_up_since
@@ -139,6 +160,8 @@ class Dispatcher:
                 )
             if done.spooled:
                 log.info("dispatcher: spooled results %s", done.spooled)
+            if done.checkpoints_removed:
+                log.info("dispatcher: removed checkpoints of finished runs %s", done.checkpoints_removed)
             if bool(done.broker_error) != broker_down:
                 broker_down = bool(done.broker_error)
                 log.warning("dispatcher: %s", done.broker_error or "broker reachable again")

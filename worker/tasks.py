@@ -23,6 +23,7 @@ import socket
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from celery import shared_task
@@ -38,6 +39,8 @@ from worker.training.results import RunResult
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+# Outcomes after which the run is over (its checkpoints go); "spooled" counts: the result is safe.
+FINAL = ("succeeded", "failed", "cancelled", "spooled")
 
 
 def error_message(exc: BaseException) -> str:
@@ -120,20 +123,7 @@ def execute_run(run_id: int, task_id: str | None = None) -> str:
         return status
 
     try:
-        from worker.training.reporter import RunCancelled
-        from worker.training.run import run as train
-
-        try:
-            result = train(claim.config, reporter)
-        except RunCancelled:
-            reporter.close()
-            if reporter.lost:
-                return "fenced"
-            return outcome(lambda: store.mark_cancelled(run_id, attempt=attempt), "cancelled")
-        reporter.close()
-        if reporter.lost:
-            return "fenced"  # finished after losing the run: its scores belong to the attempt that owns it
-        return _store_result(run_id, attempt, result, reporter, settings)
+        status = _train_and_store(run_id, claim, reporter, outcome, settings)
     except Exception as exc:
         log.exception("run %s failed", run_id)
         with contextlib.suppress(Exception):
@@ -144,9 +134,49 @@ def execute_run(run_id: int, task_id: str | None = None) -> str:
         with contextlib.suppress(Exception):
             cancelled = store.is_cancel_requested(run_id)
         if cancelled:
-            return outcome(lambda: store.mark_cancelled(run_id, attempt=attempt), "cancelled")
-        message, trace = error_message(exc), traceback.format_exc()
-        return outcome(lambda: store.fail_run(run_id, message, trace, attempt=attempt), "failed")
+            status = outcome(lambda: store.mark_cancelled(run_id, attempt=attempt), "cancelled")
+        else:
+            message, trace = error_message(exc), traceback.format_exc()
+            status = outcome(lambda: store.fail_run(run_id, message, trace, attempt=attempt), "failed")
+    if status in FINAL:  # the run is over, nobody resumes it (a fenced attempt leaves the checkpoints
+        _remove_checkpoints(settings.run_checkpoint_dir(run_id))  # to the attempt that owns the run)
+    return status
+
+
+def _train_and_store(
+    run_id: int,
+    claim: store.Claim,
+    reporter: DbReporter,
+    outcome: Callable[[Callable[[], None], str], str],
+    settings: Settings,
+) -> str:
+    """Train (resuming from the run's checkpoint folder when an earlier attempt left one), then
+    store the result, or the cancel."""
+    from worker.training.checkpoints import CheckpointPolicy
+    from worker.training.reporter import RunCancelled
+    from worker.training.run import run as train
+
+    policy = CheckpointPolicy(settings.run_checkpoint_dir(run_id), settings.checkpoint_minutes)
+    try:
+        result = train(claim.config, reporter, checkpoints=policy)
+    except RunCancelled:
+        reporter.close()
+        if reporter.lost:
+            return "fenced"
+        return outcome(lambda: store.mark_cancelled(run_id, attempt=claim.attempt), "cancelled")
+    reporter.close()
+    if reporter.lost:
+        return "fenced"  # finished after losing the run: its scores belong to the attempt that owns it
+    return _store_result(run_id, claim.attempt, result, reporter, settings)
+
+
+def _remove_checkpoints(directory: Path) -> None:
+    from worker.training.checkpoints import remove_checkpoints
+
+    try:
+        remove_checkpoints(directory)
+    except Exception:  # disk trouble: the dispatcher's sweep tries again
+        log.exception("could not remove %s", directory)
 
 
 @shared_task(name=TASK_NAME, bind=True, acks_late=True, ignore_result=True)

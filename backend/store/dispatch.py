@@ -9,6 +9,7 @@ run exactly one of them wins the UPDATE and acts on it, the others' match nothin
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from backend.db import session
 from backend.models import Run, utcnow
 from backend.store.common import aware
+from worker.training.results import FINISHED_STATUSES
 
 # ── sending queued runs ──────────────────────────────────────────────────────────────────────────
 
@@ -164,3 +166,15 @@ def reap_stale_runs(stale_after: float, max_attempts: int, limit: int = 200) -> 
             if changed.rowcount == 1:  # type: ignore[attr-defined]
                 outcome.append(run_id)
     return reaped
+
+
+def finished_run_ids(run_ids: Sequence[int]) -> list[int]:
+    """Those of `run_ids` that are over (succeeded, failed, cancelled): nothing resumes them."""
+    if not run_ids:
+        return []
+    with session() as s:
+        return list(
+            s.scalars(
+                select(Run.id).where(Run.id.in_(list(run_ids)), Run.status.in_(list(FINISHED_STATUSES)))
+            )
+        )

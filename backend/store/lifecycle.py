@@ -159,7 +159,7 @@ def complete_run(
     `include_history` also stores result.history as loss/lr points (imports; the worker streams them).
     """
     summary = result.summary.model_dump(mode="json")
-    for extra in ("selected_checkpoint", "timings", "environment", "generalized", "augmentation"):
+    for extra in ("selected_checkpoint", "timings", "environment", "generalized", "augmentation", "resume"):
         value = getattr(result, extra)
         summary[extra] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
     summary = json_safe(summary)

@@ -98,3 +98,12 @@ def test_a_database_that_is_down_is_a_reported_round_not_a_crash(tmp_path: Path)
     with xlt_environment(home=str(tmp_path), database_url="postgresql+psycopg://xlt@127.0.0.1:1/none") as s:
         done = Dispatcher(s).run_once()
     assert done.database_error and "127.0.0.1" in done.database_error
+
+
+def test_checkpoints_of_runs_that_are_over_are_swept_and_others_kept(settings: Settings) -> None:
+    over, queued = _run(settings), _run(settings)
+    store.complete_run(over, fake_result(tiny_config(), {"en": 0.8}))
+    for run_id in (over, queued):
+        (settings.run_checkpoint_dir(run_id) / "ckpt-000001").mkdir(parents=True)
+    assert Dispatcher(settings).run_once().checkpoints_removed == [over]
+    assert not settings.run_checkpoint_dir(over).exists() and settings.run_checkpoint_dir(queued).is_dir()

@@ -13,9 +13,11 @@ than being deleted: no finished result is ever thrown away.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,23 +41,33 @@ def path_for(spool_dir: Path, run_id: int, attempt: int) -> Path:
     return spool_dir / f"run-{run_id}-attempt-{attempt}.json"
 
 
-def write(spool_dir: Path, run_id: int, attempt: int, result: RunResult) -> Path:
-    """Write the result so that a crash at any instant leaves either no file or a whole one."""
+@contextlib.contextmanager
+def spooled(spool_dir: Path, run_id: int, attempt: int, result: RunResult) -> Iterator[Spooled]:
+    """Write the result so that a crash at any instant leaves either no file or a whole one, and
+    hold its lock (taken before the file appears) until the block ends: a dispatcher draining the
+    spool meanwhile leaves it to the writer."""
     spool_dir.mkdir(parents=True, exist_ok=True)
     path = path_for(spool_dir, run_id, attempt)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
         f.write(result.model_dump_json())
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
-    with contextlib.suppress(OSError):  # the rename itself durable, where the file system allows
-        fd = os.open(spool_dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return path
+        os.replace(tmp, path)
+        with contextlib.suppress(OSError):  # the rename itself durable, where the file system allows
+            fd = os.open(spool_dir, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        yield Spooled(run_id, attempt, path)
+
+
+def write(spool_dir: Path, run_id: int, attempt: int, result: RunResult) -> Path:
+    """Spool a result and let go of it (a dispatcher stores it)."""
+    with spooled(spool_dir, run_id, attempt, result) as item:
+        return item.path
 
 
 def pending(spool_dir: Path) -> list[Spooled]:
@@ -99,11 +111,38 @@ def store_spooled(item: Spooled) -> str:
     return "stored"
 
 
+@contextlib.contextmanager
+def held(item: Spooled) -> Iterator[bool]:
+    """Hold the file's lock (flock, across processes and threads) while storing it: True when this
+    caller holds it, False when someone else does or the file is gone (stored meanwhile). The task
+    that spooled a result holds it through its retries, so a dispatcher never stores it twice."""
+    try:
+        f = item.path.open("rb")
+    except FileNotFoundError:
+        yield False
+        return
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            same = os.fstat(f.fileno()).st_ino == os.stat(item.path).st_ino
+        except FileNotFoundError:
+            same = False  # stored and removed between our open and our lock
+        yield same
+
+
 def drain(spool_dir: Path) -> dict[str, int]:
-    """Store every spooled result the database takes now; counts by outcome."""
+    """Store every spooled result the database takes now (skipping those another process or thread
+    is storing); counts by outcome."""
     counts: dict[str, int] = {}
     for item in pending(spool_dir):
-        outcome = store_spooled(item)
+        with held(item) as mine:
+            if not mine:
+                continue
+            outcome = store_spooled(item)
         counts[outcome] = counts.get(outcome, 0) + 1
         if outcome == "unavailable":
             break  # the database is still down: the rest wait for the next round

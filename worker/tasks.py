@@ -53,7 +53,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def retry_while_unavailable(write: Callable[[], T], seconds: float, what: str) -> T:
+def retry_while_unavailable(write: Callable[[], T], seconds: float, what: str, max_delay: float = 15.0) -> T:
     """Call `write` until the database takes it or `seconds` have passed (then the last error
     is raised); errors other than "database unavailable" are raised at once."""
     deadline = time.monotonic() + seconds
@@ -66,31 +66,59 @@ def retry_while_unavailable(write: Callable[[], T], seconds: float, what: str) -
                 raise
             log.warning("%s: database unavailable, retrying in %.1f s: %s", what, delay, exc)
             time.sleep(delay)
-            delay = min(delay * 2, 15.0)
+            delay = min(delay * 2, max_delay)
 
 
 def _store_result(
     run_id: int, attempt: int, result: RunResult, reporter: DbReporter, settings: Settings
 ) -> str:
-    """Spool the result, then store it (fenced), retrying through a database outage."""
-    item = spool.Spooled(run_id, attempt, spool.write(settings.spool_dir, run_id, attempt, result))
-    deadline = time.monotonic() + settings.result_retry_seconds
-    delay = 0.5
-    while True:
-        if reporter.pending_points:
-            reporter.flush()  # the last loss points first: once the run is finished they are fenced out
-        outcome = spool.store_spooled(item)
-        if outcome == "stored":
-            return result.status
-        if outcome != "unavailable":
-            return outcome  # fenced or unreadable: kept aside in the spool
-        if time.monotonic() + delay > deadline:
-            log.warning(
-                "run %s: database unavailable; result left in %s for the dispatcher", run_id, item.path
-            )
-            return "spooled"
-        time.sleep(delay)
-        delay = min(delay * 2, 15.0)
+    """Spool the result, then store it (fenced), retrying through a database outage; the spool file
+    stays locked meanwhile, so a dispatcher leaves it to us until we give up."""
+    with contextlib.ExitStack() as held:
+        try:
+            item = held.enter_context(spool.spooled(settings.spool_dir, run_id, attempt, result))
+        except OSError:  # no disk for the spool: store it straight away, still retrying
+            log.exception("run %s: could not spool the result", run_id)
+            return _store_unspooled(run_id, attempt, result, reporter, settings)
+        deadline = time.monotonic() + settings.result_retry_seconds
+        delay = 0.5
+        while True:
+            if reporter.pending_points:
+                reporter.flush()  # the last loss points first: once the run is finished they are fenced
+            outcome = spool.store_spooled(item)
+            if outcome == "stored":
+                return result.status
+            if outcome != "unavailable":
+                return outcome  # fenced or unreadable: kept aside in the spool
+            if time.monotonic() + delay > deadline:
+                log.warning(
+                    "run %s: database unavailable; result left in %s for a dispatcher", run_id, item.path
+                )
+                return "spooled"
+            time.sleep(delay)
+            delay = min(delay * 2, _max_retry_delay(settings))
+
+
+def _store_unspooled(
+    run_id: int, attempt: int, result: RunResult, reporter: DbReporter, settings: Settings
+) -> str:
+    reporter.flush()
+    try:
+        retry_while_unavailable(
+            lambda: store.complete_run(run_id, result, attempt=attempt),
+            settings.result_retry_seconds,
+            f"run {run_id}",
+            _max_retry_delay(settings),
+        )
+    except store.LostOwnership:
+        return "fenced"
+    return result.status
+
+
+def _max_retry_delay(settings: Settings) -> float:
+    """Retries come often enough that a run is stored before a dispatcher, counting a whole stale
+    timeout of database from its return, calls the run's worker lost."""
+    return max(1.0, min(15.0, settings.stale_after / 4))
 
 
 def execute_run(run_id: int, task_id: str | None = None) -> str:
@@ -111,12 +139,14 @@ def execute_run(run_id: int, task_id: str | None = None) -> str:
         attempt,
         flush_interval=settings.flush_interval,
         heartbeat_interval=settings.heartbeat_seconds,
-        max_backoff=max(1.0, min(15.0, settings.stale_after / 4)),
+        max_backoff=_max_retry_delay(settings),
     )
 
     def outcome(write: Callable[[], None], status: str) -> str:
         try:
-            retry_while_unavailable(write, settings.result_retry_seconds, f"run {run_id}")
+            retry_while_unavailable(
+                write, settings.result_retry_seconds, f"run {run_id}", _max_retry_delay(settings)
+            )
         except store.LostOwnership:
             log.warning("run %s: attempt %s no longer owns the run; %s not written", run_id, attempt, status)
             return "fenced"

@@ -56,6 +56,7 @@ def test_a_worker_killed_mid_run_is_resumed_by_another_and_succeeds_with_one_sco
     done = wait_until(lambda: (run := _run(run_id)).status != "running" and run, 240, "finished", logs())
     assert done.status == "succeeded", done.error_message
     assert done.attempts == 2 and done.error_message is None
+    assert '<dd id="run-attempt">2 of 3</dd>' in api.get(f"/runs/{run_id}").text
     scores = store.get_scores(run_id)
     keys = [(s.dataset, s.language, s.split, s.metric) for s in scores]
     assert len(keys) == len(set(keys))

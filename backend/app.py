@@ -2,7 +2,11 @@
 
 Errors are answered in the caller's language: JSON `{"message", "detail"}` for the API, health and
 the pages' JSON feeds; an HTML error page for everything else. The status code is the same either
-way (domain errors carry theirs, see backend.errors).
+way (domain errors carry theirs, see backend.errors); a database that is down or busy is a 503
+"database unavailable: …" until it answers again.
+
+Runs whose worker was lost are not this process's business: the dispatcher (worker/dispatcher.py)
+that `xlt serve` and every `xlt worker` start re-queues them.
 
 Access (backend.access) wraps everything: browser guards (Host, same-origin posts, security
 headers), the session cookie, and the deny-by-default gate that resolves the caller.
@@ -10,56 +14,24 @@ headers), the session cookie, and the deny-by-default gate that resolves the cal
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 import backend.pages
-from backend import store
 from backend.access import install_access
 from backend.api import api_router, health_router
 from backend.api.errors import domain_error_json, http_error_json, validation_error_json, validation_message
-from backend.errors import DomainError
+from backend.db import is_unavailable
+from backend.errors import DomainError, Unavailable
 from backend.pages.errors import error_page
-from backend.settings import get_settings
 
 STATIC = Path(__file__).resolve().parent.parent / "frontend" / "static"
-
-
-log = logging.getLogger(__name__)
-STALE_CHECK_EVERY_S = 60.0
-
-
-async def _fail_stale_runs_forever() -> None:
-    """A worker that died mid-run (power loss, OOM kill) leaves its run 'running': fail it after a while."""
-    while True:
-        try:
-            lost = await run_in_threadpool(store.fail_stale_runs, get_settings().stale_after)
-            if lost:
-                log.warning("runs %s failed: their worker stopped sending heartbeats", lost)
-        except Exception:
-            log.exception("stale-run check failed")
-        await asyncio.sleep(STALE_CHECK_EVERY_S)
-
-
-@contextlib.asynccontextmanager
-async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    task = asyncio.create_task(_fail_stale_runs_forever())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def _wants_json(request: Request) -> bool:
@@ -73,6 +45,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return domain_error_json(exc)
         return error_page(request, exc.status_code, exc.title, exc.message)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> Response:
+        """The database is down or busy: 503 saying so (pre-ping reconnects once it is back)."""
+        if not is_unavailable(exc):
+            raise exc
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return await _domain(
+            request, Unavailable(f"database unavailable: {cause[0] if cause else 'no answer'}")
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
@@ -91,7 +73,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app() -> FastAPI:
     app = FastAPI(
-        lifespan=lifespan,
         title="XLT Lab",
         description="Zero-shot cross-lingual transfer runs: submit, queue, track and compare.",
         version="0.1.0",

@@ -1,10 +1,15 @@
-"""Engines and sessions. SQLite gets WAL, a busy timeout and foreign keys; PostgreSQL a small pool.
+"""Engines and sessions. SQLite gets WAL, a busy timeout and foreign keys; PostgreSQL a small pool
+with pre-ping, so connections lost in a database restart are replaced without restarting anything.
 
 One engine per URL, created on first use; `session()` opens a unit of work for the store.
+`is_unavailable(exc)` tells "the database is down or busy" (a 503, worth retrying) from a bad
+statement. A forked child (Celery's prefork pool) forgets the parent's engines: it must not share
+their connections.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,7 +53,17 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **JSON_ARGS)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **JSON_ARGS)
+    # pre-ping: after a database restart, pooled connections are replaced on checkout (no restart
+    # of XLT Lab); a short connect timeout turns an unreachable server into a quick, clear error.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=30,
+        connect_args={"connect_timeout": 5},
+        **JSON_ARGS,
+    )
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -75,3 +90,26 @@ def dispose_engines() -> None:
             engine.dispose()
         _engines.clear()
         _makers.clear()
+
+
+def _forget_engines_in_child() -> None:
+    """After fork: a new lock (the parent's may have been held) and no engines; the parent's pooled
+    connections are dropped without closing them, which would close them for the parent too."""
+    global _lock
+    _lock = threading.Lock()
+    for engine in _engines.values():
+        engine.dispose(close=False)
+    _engines.clear()
+    _makers.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_engines_in_child)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached or is busy right now (down, restarting, locked, pool exhausted),
+    as opposed to a statement it refused: callers answer 503 or retry."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError)

@@ -78,7 +78,11 @@ class Run(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     worker_host: Mapped[str | None] = mapped_column(String(200), nullable=True)
     task_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims so far; the owning attempt's number
+    # The queue of record: when the run's task was last sent (None: not sent yet, "waiting for the queue")
+    # and why the last send failed.
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    dispatch_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str] = mapped_column(Text, default="")
     average: Mapped[float | None] = mapped_column(Float, nullable=True)  # task accuracy, mean over languages
@@ -87,7 +91,11 @@ class Run(Base):
     # Users are disabled, never deleted, so no ON DELETE rule is needed (or kept: see migration 0002).
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
 
-    __table_args__ = (Index("ix_runs_model_method", "model", "method"),)
+    __table_args__ = (
+        Index("ix_runs_model_method", "model", "method"),
+        Index("ix_runs_status_heartbeat_at", "status", "heartbeat_at"),  # the reaper's scan
+        Index("ix_runs_status_dispatched_at", "status", "dispatched_at"),  # the dispatcher's scan
+    )
 
 
 class Score(Base):

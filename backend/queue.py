@@ -12,6 +12,10 @@ Celery pitfalls handled here:
 - With Redis and acks_late, a task unacked for longer than visibility_timeout is delivered again:
   the timeout must exceed the longest run (default 7 days).
 - prefetch multiplier 1 and concurrency 1: a worker holds exactly one run per GPU.
+- Two workers starting at the same instant on a fresh SQLite broker race to create kombu's queue
+  rows and the loser exits (IntegrityError): the embedded mode starts one worker.
+- The broker is not the queue of record: a message lost in a restart or FLUSHALL is sent again by a
+  dispatcher (worker/dispatcher.py), and a message delivered twice is skipped by the claim.
 """
 
 from __future__ import annotations
@@ -59,6 +63,12 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+def adopt_app(app: Celery) -> None:
+    """Send through `app` (a worker's own Celery app) for its broker URL, instead of making another."""
+    with _lock:
+        _apps[app.conf.broker_url] = app
+
+
 def get_celery(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
     with _lock:
@@ -77,14 +87,16 @@ def new_task_id() -> str:
 
 
 def enqueue_run(run_id: int, queue: str, task_id: str) -> None:
-    """Send the task (call only after the run's row is committed). Raises on an unreachable broker."""
+    """Send the task (call only after the run's row is committed). Raises on an unreachable broker,
+    after one quick retry: a run that cannot be sent waits for the queue and a dispatcher sends it
+    later, so nobody waits long for a broker that is down."""
     get_celery().send_task(
         TASK_NAME,
         args=[run_id],
         queue=queue,
         task_id=task_id,
         retry=True,
-        retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+        retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5},
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from worker.training.results import RunStatus
 
@@ -42,6 +42,8 @@ class RunOut(BaseModel):
     task_id: str | None = None
     attempts: int = 0
     cancel_requested: bool = False
+    dispatched_at: datetime | None = None  # last send to the broker; None while "waiting for the queue"
+    dispatch_error: str | None = None  # why the last send failed
     tags: list[str] = Field(default_factory=list)
     notes: str = ""
     average: float | None = None  # macro average of the task's accuracy over evaluated languages
@@ -49,19 +51,27 @@ class RunOut(BaseModel):
     owner_id: int | None = None  # who launched it; None without accounts (XLT_AUTH off) or imported
     owner: str | None = None  # that user's name
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def waiting_for_queue(self) -> bool:
+        """Queued but not (successfully) sent to the broker yet: a dispatcher sends it when it can."""
+        return self.status == "queued" and self.dispatched_at is None
+
 
 class RunCreated(BaseModel):
-    """A submitted run: queued, and on which queue."""
+    """A submitted run: queued, and on which queue (`message` says when it waits for the broker)."""
 
     id: int
     status: RunStatus
     queue: str
     experiment_id: int | None = None
+    message: str | None = None
 
 
 class SweepCreated(BaseModel):
     experiment_id: int
     run_ids: list[int]
+    message: str | None = None
 
 
 class RunPage(BaseModel):

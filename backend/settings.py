@@ -54,8 +54,31 @@ class Settings(BaseSettings):
     flush_interval: float = Field(
         default=1.0, gt=0, description="seconds between progress/loss writes of a run"
     )
-    stale_after: int = Field(
-        default=600, description="seconds without heartbeat before a running run is failed as worker lost"
+    stale_after: float = Field(
+        default=60,
+        gt=0,
+        description="seconds without heartbeat before a running run is re-queued (or failed)",
+    )
+    heartbeat_seconds: float = Field(
+        default=5, gt=0, description="seconds between a running run's heartbeats (also cancel checks)"
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, description="attempts a run gets when its worker is lost before it is failed"
+    )
+    redispatch_after: float = Field(
+        default=45, gt=0, description="seconds after which a queued run missing from the broker is sent again"
+    )
+    dispatch_interval: float = Field(default=5, gt=0, description="seconds between two dispatcher rounds")
+    checkpoint_dir: Path = Field(
+        default=Path(""), description="training checkpoints, one folder per run; default <home>/checkpoints"
+    )
+    checkpoint_minutes: float = Field(
+        default=30, ge=0, description="minutes between training checkpoints (also every epoch; 0: every step)"
+    )
+    result_retry_seconds: float = Field(
+        default=300,
+        ge=0,
+        description="how long a finished run retries storing its results before leaving them in the spool",
     )
     log_level: str = "info"
     auth: Literal["auto", "on", "off"] = Field(
@@ -89,7 +112,19 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{home / 'xlt.db'}"
         if not self.broker_url:
             self.broker_url = f"sqla+sqlite:///{home / 'broker.db'}"
+        if self.checkpoint_dir == Path(""):
+            self.checkpoint_dir = home / "checkpoints"
+        self.checkpoint_dir = self.checkpoint_dir.expanduser().resolve()
         return self
+
+    def run_checkpoint_dir(self, run_id: int) -> Path:
+        """One run's checkpoint folder: every attempt of the run, on any worker, resumes from it."""
+        return self.checkpoint_dir / f"run-{run_id}"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Finished results waiting for the database (one JSON file per run attempt)."""
+        return self.home / "spool"
 
     @property
     def loopback_only(self) -> bool:

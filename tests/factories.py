@@ -4,23 +4,28 @@ configs and results   tiny_config, fake_result, make_compare, make_run: syntheti
 environments          xlt_environment, embedded, postgres_redis, postgres_database: set XLT_*,
                       forget cached settings/engines/Celery apps, migrate a fresh database
 accounts              make_account (a user with a cheap argon2 hash and an API token), Account
-processes and models  build_tiny_model, WorkerProcess (`python -m xlt.cli worker`)
+processes and models  build_tiny_model, tiny_run_config, WorkerProcess (`python -m xlt.cli worker`),
+                      PrivateRedis and PrivatePostgres (servers of a test's own, to stop and
+                      restart), free_port, wait_until
 browser               Dashboard, screenshot
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import shutil
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from backend.db import dispose_engines
 from backend.queue import reset_apps
@@ -29,6 +34,7 @@ from backend.settings import Settings, get_settings, reset_settings
 from worker.training.config import RunConfig
 from worker.training.results import HistoryPoint, RunResult, Score, Summary
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379"
@@ -286,6 +292,28 @@ class WorkerProcess:
     def log_tail(self, n: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-n:]
 
+    @property
+    def name(self) -> str:
+        """What the worker writes into runs.worker_host (worker.tasks.worker_name), solo pool."""
+        import socket
+
+        return f"{socket.gethostname()}:{self.proc.pid}"
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Until Celery logs "ready." (connected, consuming, dispatcher thread started)."""
+        wait_until(
+            lambda: " ready." in self.log_tail(100_000) or self.proc.poll() is not None,
+            timeout,
+            "worker ready",
+            self.log_tail(),
+        )
+        assert self.proc.poll() is None, self.log_tail()
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up, no last heartbeat, no ack (a power cut or an OOM kill)."""
+        self.proc.kill()
+        self.proc.wait()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -295,6 +323,121 @@ class WorkerProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+
+
+def tiny_run_config(model: Path | str, **train: Any) -> dict[str, Any]:
+    """A run of the tiny model on the real local data (3 XNLI languages, CPU, fp32); `train` overrides."""
+    return {
+        "task": "xnli",
+        "model": str(model),
+        "data": {"source": "local"},
+        "train": {
+            "device": "cpu",
+            "epochs": 1,
+            "batch_size": 16,
+            "max_seq_len": 64,
+            "max_train_examples": 64,
+            "precision": "fp32",
+            **train,
+        },
+        "eval": {"languages": ["en", "de", "sw"], "batch_size": 256},
+    }
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (127.0.0.1)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: Callable[[], T | None], timeout: float, what: str, on_timeout: str = "") -> T:
+    """Poll `check` every 0.1 s until it returns something truthy; AssertionError after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout} s\n{on_timeout}")
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a spare port, without persistence: `stop()` and `start()`
+    are a broker restart that loses every message (the shared server on 6379 is never touched)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_dir = log_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        log = (self.log_dir / f"redis-{self.port}.log").open("ab")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=self.log_dir)
+        wait_until(self.ping, 10, f"redis-server on port {self.port}")
+
+    def ping(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def flushall(self) -> None:
+        import redis
+
+        redis.Redis(port=self.port).flushall()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own (initdb, pg_ctl) on a spare port, trust auth, run as
+    the `postgres` user when this process is root (initdb refuses root). `stop()` is an outage."""
+
+    def __init__(self) -> None:
+        import glob
+        import tempfile
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        self.bin = Path(found[-1]).parent if found else Path(shutil.which("initdb") or "initdb").parent
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="xlt-pg-"))  # not under pytest's 0700 tmp folder
+        self.data = self.root / "data"
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.root, "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self.start()
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [*self.as_user, str(self.bin / tool), *args], check=True, capture_output=True, cwd=self.root
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 # ── browser ──────────────────────────────────────────────────────────────────────────────────────

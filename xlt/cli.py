@@ -20,6 +20,9 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="do not start the local worker")
 
     verbs.add_parser("worker", help="start a Celery worker for the configured broker")
+    verbs.add_parser(
+        "dispatcher", help="only the dispatcher: send waiting runs, re-queue runs of lost workers"
+    )
 
     train = verbs.add_parser("train", help="one run without server, database or broker")
     train.add_argument("config", help="run config, .json or .yaml")
@@ -60,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         from xlt.worker import run_worker
 
         return run_worker()
+    if args.verb == "dispatcher":
+        from worker.dispatcher import run_dispatcher
+
+        return run_dispatcher()
     if args.verb == "submit":
         from xlt.client import submit_command
 

@@ -1,5 +1,8 @@
 """`xlt serve`: migrate, start one local worker (embedded default), and serve the app with uvicorn.
 
+A dispatcher thread (worker/dispatcher.py) runs beside the app: it sends runs that wait for the
+queue and re-queues runs whose worker was lost.
+
 One uvicorn process: asyncio/uvloop set TCP_NODELAY on every accepted socket, so kept-alive
 connections do not pay Nagle's ~40 ms (tests/xlt/test_serve.py measures it).
 
@@ -18,6 +21,7 @@ from typing import Any
 
 from backend.migrate import upgrade
 from backend.settings import get_settings, reset_settings
+from worker.dispatcher import start_in_thread
 
 
 def _die_with_parent() -> None:
@@ -83,6 +87,7 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
     upgrade_and_bootstrap()
     warn_if_open()
     worker = start_worker() if with_worker else None
+    dispatcher = start_in_thread(settings)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
@@ -94,6 +99,7 @@ def serve(host: str | None = None, port: int | None = None, with_worker: bool = 
             log_level=settings.log_level,
         )
     finally:
+        dispatcher.stop()
         if worker is not None:
             stop_worker(worker)
     return 0

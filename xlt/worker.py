@@ -2,7 +2,9 @@
 
 It consumes the queues in XLT_WORKER_QUEUES (default: gpu and cpu) one task at a time with the solo
 pool: one process per GPU (start one `xlt worker` per GPU with CUDA_VISIBLE_DEVICES set), no fork
-after torch is loaded, and the cancel flag is read by the training loop itself.
+after torch is loaded, and the cancel flag is read by the training loop itself. With
+XLT_WORKER_CONCURRENCY > 1 (CPU runs) it uses a prefork pool, the cores shared among the children.
+The worker's main process also runs a dispatcher thread (worker/celery_app.py).
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ def run_live(run_id: int) -> dict[str, Any]:
         "progress": run.progress,
         "stage": run.stage,
         "active": run.status in ACTIVE_STATUSES,
+        "note": details.queue_note,
         "loss": loss_curve(details.history),
     }
 

@@ -71,6 +71,8 @@ def run_view(details: RunDetails) -> dict[str, Any]:
         if isinstance(generalized, dict) and generalized.get("languages")
         else None,
         "active": run.status in ACTIVE_STATUSES,
+        "queue_note": details.queue_note,
+        "max_attempts": details.max_attempts,
         "config_rows": config_rows(run.config),
     }
 

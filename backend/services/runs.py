@@ -1,8 +1,9 @@
 """Runs: submit one or a sweep, retry, cancel, tag and annotate; read runs and their results.
 
 Submitting inserts the queued run(s) first and sends the task(s) only after the commit, so a worker
-never receives a run it cannot find; when the broker is unreachable the run is failed at once (not
-left queued forever) and the caller gets Unavailable.
+never receives a run it cannot find. The database is the queue of record: when the broker is
+unreachable the run stays queued, "waiting for the queue", and a dispatcher (worker/dispatcher.py)
+sends it once the broker answers; the caller gets the run and a message saying so.
 
 Every use case that changes something takes the `actor` (backend.schemas.Principal) and checks its
 permission here (backend.services.permissions), so the API and the pages cannot differ on it. The
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend import queue, store
-from backend.errors import Conflict, Invalid, NotFound, Unavailable
+from backend.errors import Conflict, Invalid, NotFound
 from backend.run_configs import validate_config, validate_sweep
 from backend.schemas import (
     ExperimentOut,
@@ -38,6 +39,22 @@ from worker.training.results import ACTIVE_STATUSES, RUN_STATUSES
 # ── submitting ───────────────────────────────────────────────────────────────────────────────────
 
 
+def _send(run_id: int, queue_name: str, task_id: str) -> str | None:
+    """Send a committed run's task; when the broker is unreachable the run waits for the queue.
+    Returns why it waits, or None when it was sent."""
+    try:
+        queue.enqueue_run(run_id, queue_name, task_id)
+    except Exception as exc:
+        reason = f"broker unreachable: {exc}"
+        store.release_dispatch(run_id, reason)
+        return reason
+    return None
+
+
+def _waiting_message(what: str, reason: str) -> str:
+    return f"{what} waiting for the queue ({reason}); sent as soon as the broker answers"
+
+
 def _submit(
     config: RunConfig,
     *,
@@ -57,12 +74,9 @@ def _submit(
         retry_of=retry_of,
         owner_id=owner_id,
     )
-    try:
-        queue.enqueue_run(run.id, name, task_id)
-    except Exception as exc:
-        store.fail_run(run.id, f"could not reach the broker: {exc}")
-        raise Unavailable(f"run {run.id} not queued: broker unreachable ({exc})") from exc
-    return RunCreated(id=run.id, status="queued", queue=name, experiment_id=experiment_id)
+    reason = _send(run.id, name, task_id)
+    message = None if reason is None else _waiting_message(f"run {run.id} is", reason)
+    return RunCreated(id=run.id, status="queued", queue=name, experiment_id=experiment_id, message=message)
 
 
 def submit_run(
@@ -74,8 +88,8 @@ def submit_run(
 ) -> RunCreated:
     """Validate (a JSON object, or an already validated config), insert the queued run, send its task.
 
-    Raises Forbidden below the member role, Invalid naming the field (nothing stored), Unavailable
-    when the broker is down.
+    Raises Forbidden below the member role, Invalid naming the field (nothing stored). A broker that
+    is down is no error: the run is stored and waits for the queue (RunCreated.message says so).
     """
     require_role(actor, "member", "launching a run")
     parsed = config if isinstance(config, RunConfig) else validate_config(config, get_settings().data_dir)
@@ -100,12 +114,12 @@ def submit_sweep(
     spec = {"base": dict(base), "grid": dict(grid)}
     experiment, run_ids = store.create_sweep(name, description, spec, planned, tags=tags, owner_id=actor.id)
     for i, (run_id, (_cfg, queue_name, task_id)) in enumerate(zip(run_ids, planned, strict=True)):
-        try:
-            queue.enqueue_run(run_id, queue_name, task_id)
-        except Exception as exc:
-            for later in run_ids[i:]:
-                store.fail_run(later, f"could not reach the broker: {exc}")
-            raise Unavailable(f"broker unreachable after {i} runs queued ({exc})") from exc
+        reason = _send(run_id, queue_name, task_id)
+        if reason is not None:  # the broker is down: the rest wait too, without a try each
+            for later in run_ids[i + 1 :]:
+                store.release_dispatch(later, reason)
+            message = _waiting_message(f"{len(run_ids) - i} of {len(run_ids)} runs are", reason)
+            return SweepCreated(experiment_id=experiment.id, run_ids=run_ids, message=message)
     return SweepCreated(experiment_id=experiment.id, run_ids=run_ids)
 
 
@@ -178,11 +192,26 @@ class RunsTable:
 
 @dataclass(frozen=True)
 class RunDetails:
-    """One run with its scores and (down-sampled) loss/lr/dev series."""
+    """One run with its scores and (down-sampled) loss/lr/dev series, and the attempts it may take."""
 
     run: RunOut
     scores: list[ScoreOut]
     history: list[MetricSeries] = field(default_factory=list)
+    max_attempts: int = 3
+
+    @property
+    def queue_note(self) -> str | None:
+        """Where an active run stands with the queue, for a person: waiting for the broker,
+        re-queued after a lost worker, or which attempt is running."""
+        run = self.run
+        if run.waiting_for_queue:
+            why = f" ({run.dispatch_error})" if run.dispatch_error else ""
+            return f"waiting for the queue{why}; sent as soon as the broker answers"
+        if run.status == "queued" and run.attempts:
+            return f"{run.error_message or 're-queued'} (attempt {run.attempts} of {self.max_attempts} done)"
+        if run.status == "running":
+            return f"attempt {run.attempts} of {self.max_attempts}"
+        return None
 
 
 def _require_run(run_id: int) -> None:
@@ -259,4 +288,6 @@ def run_details(run_id: int, *, history_points: int = 500, with_history: bool = 
     """What the run page (and its exports and live feed) shows."""
     run = get_run(run_id)
     history = store.get_history(run_id, max_points=history_points) if with_history else []
-    return RunDetails(run=run, scores=store.get_scores(run_id), history=history)
+    return RunDetails(
+        run=run, scores=store.get_scores(run_id), history=history, max_attempts=get_settings().max_attempts
+    )

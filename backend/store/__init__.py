@@ -1,21 +1,35 @@
 """The store: the only code that writes SQL. Every function opens its own transaction and returns
 plain pydantic objects (backend.schemas), never ORM rows.
 
-Run lifecycle: create_run/create_sweep (queued) → claim_run (running) → record_progress (batched
-loss points, progress, heartbeat; returns the cancel flag) → complete_run | fail_run | mark_cancelled.
+Run lifecycle: create_run/create_sweep (queued) → claim_run (running, attempt n) → record_progress
+(batched loss points, progress, heartbeat; returns the cancel flag) → complete_run | fail_run |
+mark_cancelled, every write after the claim fenced on attempt n (LostOwnership otherwise). A
+dispatcher sends queued runs (dispatch_plan, take_for_dispatch, release_dispatch) and puts runs whose
+worker stopped beating back in the queue (reap_stale_runs).
 
     runs.py         create and read runs/experiments, list with filters, scores, history, tags, notes
-    lifecycle.py    the worker's side: claim, progress, outcome; cancel; stale runs; imports
+    lifecycle.py    the worker's side: claim, fenced progress and outcome; cancel; imports
+    dispatch.py     the queue of record: queued runs to send, stale runs to re-queue or fail
     share_links.py  read-only share links
     users.py        accounts and API tokens (imported as `backend.store.users`)
     common.py       column sets, row → pydantic, driver-level batch inserts
 """
 
+from backend.store.dispatch import (
+    DispatchPlan,
+    Reaped,
+    dispatch_plan,
+    finished_run_ids,
+    reap_stale_runs,
+    release_dispatch,
+    take_for_dispatch,
+)
 from backend.store.lifecycle import (
+    Claim,
+    LostOwnership,
     claim_run,
     complete_run,
     fail_run,
-    fail_stale_runs,
     import_result,
     is_cancel_requested,
     mark_cancelled,
@@ -50,7 +64,11 @@ from backend.store.share_links import (
 )
 
 __all__ = [
+    "Claim",
     "CompareRun",
+    "DispatchPlan",
+    "LostOwnership",
+    "Reaped",
     "claim_run",
     "compare_inputs",
     "complete_run",
@@ -58,7 +76,8 @@ __all__ = [
     "create_share_link",
     "create_sweep",
     "fail_run",
-    "fail_stale_runs",
+    "finished_run_ids",
+    "dispatch_plan",
     "get_experiment",
     "get_history",
     "get_run",
@@ -74,11 +93,14 @@ __all__ = [
     "list_tags",
     "mark_cancelled",
     "ping",
+    "reap_stale_runs",
     "record_progress",
+    "release_dispatch",
     "request_cancel",
     "revoke_share_link",
     "run_exists",
     "run_ids_of_experiment",
     "set_notes",
     "set_tags",
+    "take_for_dispatch",
 ]

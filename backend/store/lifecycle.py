@@ -1,15 +1,22 @@
-"""A run's life on the worker side: claim, batched progress, outcome (succeeded, failed, cancelled)."""
+"""A run's life on the worker side: claim, batched progress, outcome (succeeded, failed, cancelled).
+
+Fencing: a claim makes the run `running` and increments `attempts`; that number is the attempt's
+token. Every later write of the attempt (progress and heartbeat, scores with summary and status,
+failure, cancel) matches `id = :id AND status = 'running' AND attempts = :n` and raises
+LostOwnership when it matches nothing, so a worker declared lost can never overwrite the run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from backend.db import session
-from backend.models import Run, utcnow
+from backend.models import MetricPoint, Run, Score, utcnow
 from backend.schemas import RunOut
 from backend.store.common import (
     POINT_COLUMNS,
@@ -25,18 +32,51 @@ from worker.training.results import ACTIVE_STATUSES, HistoryPoint, RunResult
 # ── the worker's side ────────────────────────────────────────────────────────────────────────────
 
 
-def claim_run(run_id: int, host: str, task_id: str | None, stale_after: int = 600) -> RunConfig | None:
-    """Mark a queued run running (or re-claim one whose worker stopped beating); None if not ours to run."""
+class LostOwnership(Exception):
+    """A fenced write found the run no longer owned by this attempt (re-queued, finished, cancelled).
+
+    The writer must stop: another attempt may be training the run, and nothing this attempt writes
+    may land on it any more.
+    """
+
+    def __init__(self, run_id: int, attempt: int) -> None:
+        super().__init__(f"run {run_id}: attempt {attempt} no longer owns the run")
+        self.run_id = run_id
+        self.attempt = attempt
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run taken by one attempt: its config and the attempt number every later write carries."""
+
+    config: RunConfig
+    attempt: int
+
+
+def _owned(run_id: int, attempt: int) -> tuple[Any, ...]:
+    """The fencing rule: the run is running and this attempt is the latest claim."""
+    return (Run.id == run_id, Run.status == "running", Run.attempts == attempt)
+
+
+def _fenced_update(s: Session, run_id: int, attempt: int | None, **values: Any) -> None:
+    where = _owned(run_id, attempt) if attempt is not None else (Run.id == run_id,)
+    result = s.execute(update(Run).where(*where).values(**values))
+    if attempt is not None and result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LostOwnership(run_id, attempt)
+
+
+def claim_run(run_id: int, host: str, task_id: str | None) -> Claim | None:
+    """Mark a queued run running as the next attempt; None if it is not queued (taken, finished,
+    cancelled), so a task delivered twice never trains the same attempt twice.
+
+    Only queued runs are claimed: a running run whose worker stopped beating is first put back in
+    the queue by the reaper (backend.store.dispatch), which counts its attempts.
+    """
     now = utcnow()
-    stale = now - timedelta(seconds=stale_after)
     with session() as s:
         claimed = s.execute(
             update(Run)
-            .where(
-                Run.id == run_id,
-                or_(Run.status == "queued", and_(Run.status == "running", Run.heartbeat_at < stale)),
-                Run.cancel_requested.is_(False),
-            )
+            .where(Run.id == run_id, Run.status == "queued", Run.cancel_requested.is_(False))
             .values(
                 status="running",
                 started_at=now,
@@ -45,23 +85,31 @@ def claim_run(run_id: int, host: str, task_id: str | None, stale_after: int = 60
                 task_id=task_id or Run.task_id,
                 attempts=Run.attempts + 1,
                 progress=0.0,
+                error_message=None,
+                traceback=None,
             )
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None
-        return RunConfig.model_validate(s.scalar(select(Run.config).where(Run.id == run_id)))
+        config, attempt = s.execute(select(Run.config, Run.attempts).where(Run.id == run_id)).one()
+        return Claim(RunConfig.model_validate(config), attempt)
 
 
 def record_progress(
     run_id: int,
     *,
+    attempt: int,
     progress: float | None = None,
     stage: str | None = None,
     points: Sequence[tuple[str, str, int, float]] = (),
+    replace_from: Mapping[str, int] | None = None,
 ) -> bool:
     """Write a batch of (stage, name, step, value) points, progress and heartbeat in one transaction.
 
-    Returns the run's cancel flag, so the reporter learns of a cancel with the same round trip.
+    Fenced: raises LostOwnership unless `attempt` still owns the run. `replace_from` {stage: step}
+    first deletes the run's points of that stage from that step on (a resumed attempt rewrites what
+    the lost one logged after its last checkpoint). Returns the run's cancel flag, so the reporter
+    learns of a cancel with the same round trip.
     """
     values: dict[str, Any] = {"heartbeat_at": utcnow()}
     if progress is not None:
@@ -74,8 +122,14 @@ def record_progress(
         if finite(v)  # a diverged (NaN) loss is a gap in the chart, not a failed run
     ]
     with session() as s:
+        _fenced_update(s, run_id, attempt, **values)
+        for st, step in (replace_from or {}).items():
+            s.execute(
+                delete(MetricPoint).where(
+                    MetricPoint.run_id == run_id, MetricPoint.stage == st, MetricPoint.step >= step
+                )
+            )
         insert_many(s, "metric_points", POINT_COLUMNS, rows)
-        s.execute(update(Run).where(Run.id == run_id).values(**values))
         return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 
 
@@ -93,19 +147,37 @@ def _history_rows(run_id: int, history: Sequence[HistoryPoint]) -> list[tuple[An
     return rows
 
 
-def complete_run(run_id: int, result: RunResult, *, include_history: bool = False) -> None:
-    """Store a finished run: scores (one batch insert), summary, average, status. One transaction.
+def complete_run(
+    run_id: int, result: RunResult, *, attempt: int | None = None, include_history: bool = False
+) -> None:
+    """Store a finished run: status, summary, average and scores (one batch insert), one transaction.
 
-    The run's average is the evaluation summary's (computed once, where the scores are made).
-    `include_history` also stores result.history as loss/lr points (imports; the worker streams them instead).
+    Fenced when `attempt` is given (the worker always gives it): raises LostOwnership, storing
+    nothing, unless that attempt owns the run. The run's earlier scores are replaced, so however
+    often a result is stored the run has one score set. `attempt=None` is for runs never claimed
+    (imports, seeded tests). The run's average is the evaluation summary's.
+    `include_history` also stores result.history as loss/lr points (imports; the worker streams them).
     """
     summary = result.summary.model_dump(mode="json")
-    for extra in ("selected_checkpoint", "timings", "environment", "generalized", "augmentation"):
+    for extra in ("selected_checkpoint", "timings", "environment", "generalized", "augmentation", "resume"):
         value = getattr(result, extra)
         summary[extra] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
     summary = json_safe(summary)
     scores = [sc for sc in result.scores if finite(sc.value)]  # e.g. pearson of a constant prediction
+    now = utcnow()
     with session() as s:
+        _fenced_update(  # first: on PostgreSQL the row lock orders concurrent writers of this run
+            s,
+            run_id,
+            attempt,
+            status=result.status,
+            progress=1.0,
+            finished_at=now,
+            heartbeat_at=now,
+            summary=summary,
+            average=result.summary.average if finite(result.summary.average) else None,
+        )
+        s.execute(delete(Score).where(Score.run_id == run_id))
         insert_many(
             s,
             "scores",
@@ -114,57 +186,29 @@ def complete_run(run_id: int, result: RunResult, *, include_history: bool = Fals
         )
         if include_history:
             insert_many(s, "metric_points", POINT_COLUMNS, _history_rows(run_id, result.history))
-        now = utcnow()
-        s.execute(
-            update(Run)
-            .where(Run.id == run_id)
-            .values(
-                status=result.status,
-                progress=1.0,
-                finished_at=now,
-                heartbeat_at=now,
-                summary=summary,
-                average=result.summary.average if finite(result.summary.average) else None,
-            )
-        )
 
 
-def fail_stale_runs(stale_after: int) -> list[int]:
-    """Runs marked running whose worker stopped beating for `stale_after` seconds become failed."""
-    cutoff = utcnow() - timedelta(seconds=stale_after)
-    with session() as s:
-        ids = list(s.scalars(select(Run.id).where(Run.status == "running", Run.heartbeat_at < cutoff)))
-        if ids:
-            s.execute(
-                update(Run)
-                .where(Run.id.in_(ids), Run.status == "running")
-                .values(
-                    status="failed",
-                    error_message=f"worker lost: no heartbeat for {stale_after} s",
-                    finished_at=utcnow(),
-                )
-            )
-        return ids
-
-
-def fail_run(run_id: int, message: str, traceback: str | None = None) -> None:
+def fail_run(run_id: int, message: str, traceback: str | None = None, *, attempt: int) -> None:
+    """The attempt ends the run as failed (fenced: raises LostOwnership if it no longer owns it)."""
     now = utcnow()
     with session() as s:
-        s.execute(
-            update(Run)
-            .where(Run.id == run_id)
-            .values(
-                status="failed", error_message=message, traceback=traceback, finished_at=now, heartbeat_at=now
-            )
+        _fenced_update(
+            s,
+            run_id,
+            attempt,
+            status="failed",
+            error_message=message,
+            traceback=traceback,
+            finished_at=now,
+            heartbeat_at=now,
         )
 
 
-def mark_cancelled(run_id: int) -> None:
+def mark_cancelled(run_id: int, *, attempt: int) -> None:
+    """The attempt stopped on a cancel request (fenced like every write after a claim)."""
     now = utcnow()
     with session() as s:
-        s.execute(
-            update(Run).where(Run.id == run_id).values(status="cancelled", finished_at=now, heartbeat_at=now)
-        )
+        _fenced_update(s, run_id, attempt, status="cancelled", finished_at=now, heartbeat_at=now)
 
 
 def request_cancel(run_id: int) -> RunOut | None:
@@ -187,5 +231,5 @@ def import_result(
     """Store a finished results.json as a new run (benchmarks, `xlt` imports, seeded tests)."""
     config = RunConfig.model_validate(result.config)
     run = create_run(config, queue=queue, task_id="", experiment_id=experiment_id, tags=tags)
-    complete_run(run.id, result, include_history=True)
+    complete_run(run.id, result, include_history=True)  # never claimed: no attempt to fence
     return run.id

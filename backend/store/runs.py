@@ -32,6 +32,7 @@ def _new_run(
     retry_of: int | None,
     owner_id: int | None = None,
 ) -> Run:
+    now = utcnow()
     return Run(
         owner_id=owner_id,
         experiment_id=experiment_id,
@@ -45,7 +46,8 @@ def _new_run(
         queue=queue,
         config=config.model_dump(mode="json"),
         task_id=task_id,
-        created_at=utcnow(),
+        created_at=now,
+        dispatched_at=now,  # the submitter sends it right after the commit (release_dispatch if that fails)
     )
 
 

@@ -340,11 +340,13 @@ def test_run_page_follows_progress_and_loss_then_shows_results(page: Any, dashbo
     run = store.create_run(
         config, queue="not-consumed", task_id="live-test"
     )  # no task sent: we play the worker
-    assert store.claim_run(run.id, "test-host", "live-test") is not None
+    claim = store.claim_run(run.id, "test-host", "live-test")
+    assert claim is not None
     page.goto(f"{dashboard.url}/runs/{run.id}")
     assert page.locator(".sub [data-role=status]").inner_text() == "running"
     store.record_progress(
         run.id,
+        attempt=claim.attempt,
         progress=0.4,
         stage="task",
         points=[("task", "loss", step, 1.1 - 0.01 * step) for step in range(1, 21)],
@@ -357,7 +359,7 @@ def test_run_page_follows_progress_and_loss_then_shows_results(page: Any, dashbo
     assert "task stage · 40%" in page.inner_text("#live-label")
     page.wait_for_timeout(800)  # let the bar's CSS transition finish before the screenshot
     screenshot(page, "run-live-training")
-    store.complete_run(run.id, demo_result(config, random.Random(0)))
+    store.complete_run(run.id, demo_result(config, random.Random(0)), attempt=claim.attempt)
     page.wait_for_selector("#chart-languages[data-rendered=true]", timeout=15_000)  # reloaded on finish
     assert bar_count(page, "chart-languages") == 2
     assert page.locator("#live").count() == 0

@@ -18,6 +18,11 @@ async function tick() {
       }
       bar.style.width = `${(run.progress * 100).toFixed(1)}%`;
       label.textContent = `${run.status}${run.stage ? ` · ${run.stage} stage` : ""} · ${Math.round(run.progress * 100)}%`;
+      const note = document.getElementById("live-note");
+      if (note) {
+        note.textContent = run.note || "";
+        note.hidden = !run.note;
+      }
       const badge = document.querySelector(".sub [data-role=status]");
       if (badge) {
         badge.className = `badge ${run.status}`;

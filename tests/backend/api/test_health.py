@@ -33,3 +33,19 @@ def test_openapi_lists_the_api(client: TestClient) -> None:
         "/api/experiments",
     ]:
         assert path in paths
+
+
+def test_api_pages_and_health_answer_503_while_the_database_is_down(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from backend.app import create_app
+    from tests.factories import xlt_environment
+
+    with xlt_environment(home=str(tmp_path), database_url="postgresql+psycopg://xlt@127.0.0.1:1/none"):
+        client = TestClient(create_app())
+        api = client.get("/api/runs")
+        page = client.get("/runs/1")
+        health = client.get("/healthz")
+    assert api.status_code == 503 and api.json()["message"].startswith("database unavailable: ")
+    assert "127.0.0.1" in api.json()["message"]
+    assert page.status_code == 503 and "text/html" in page.headers["content-type"]
+    assert "database unavailable" in page.text
+    assert health.status_code == 503 and health.json()["database"].startswith("error")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from backend import store
-from backend.errors import Conflict, Invalid, NotFound, Unavailable
+from backend.errors import Conflict, Invalid, NotFound
 from backend.migrate import upgrade
 from backend.services import runs
 from backend.services.accounts import LOCAL_ADMIN
@@ -15,14 +15,19 @@ from backend.settings import Settings
 from tests.factories import fake_result, tiny_config, xlt_environment
 
 
-def test_a_run_submitted_while_the_broker_is_down_is_failed_not_left_queued(tmp_path: Path) -> None:
+def test_a_run_submitted_while_the_broker_is_down_stays_queued_waiting_for_the_queue(tmp_path: Path) -> None:
     with xlt_environment(home=str(tmp_path), broker_url="redis://127.0.0.1:1/0"):
         upgrade()
-        with pytest.raises(Unavailable, match="broker unreachable") as raised:
-            runs.submit_run(tiny_config(), actor=LOCAL_ADMIN)
-        assert raised.value.status_code == 503
-        (run,) = store.list_runs().items
-        assert run.status == "failed" and "broker" in (run.error_message or "")
+        created = runs.submit_run(tiny_config(), actor=LOCAL_ADMIN)
+        assert created.status == "queued" and "waiting for the queue" in (created.message or "")
+        sweep = runs.submit_sweep(
+            name="s", base=tiny_config(), grid={"train.seed": [1, 2, 3]}, actor=LOCAL_ADMIN
+        )
+        assert "3 of 3 runs are waiting for the queue" in (sweep.message or "")
+        listed = store.list_runs(sort="id").items
+        assert [r.status for r in listed] == ["queued"] * 4
+        assert all(r.waiting_for_queue and "broker unreachable" in (r.dispatch_error or "") for r in listed)
+        assert "waiting for the queue" in (runs.run_details(created.id).queue_note or "")
 
 
 def test_an_invalid_config_is_invalid_naming_the_field_and_stores_nothing(
@@ -37,8 +42,10 @@ def test_an_invalid_config_is_invalid_naming_the_field_and_stores_nothing(
 
 def test_cancel_is_a_conflict_once_the_run_has_finished(embedded_settings: Settings) -> None:
     created = runs.submit_run(tiny_config(), actor=LOCAL_ADMIN)
-    store.claim_run(created.id, "host", None)
-    store.complete_run(created.id, fake_result(tiny_config(), {"en": 0.8}))
+    assert created.message is None and not runs.get_run(created.id).waiting_for_queue
+    claim = store.claim_run(created.id, "host", None)
+    assert claim is not None
+    store.complete_run(created.id, fake_result(tiny_config(), {"en": 0.8}), attempt=claim.attempt)
     with pytest.raises(Conflict, match="already succeeded"):
         runs.cancel_run(created.id, actor=LOCAL_ADMIN)
     with pytest.raises(NotFound):

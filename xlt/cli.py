@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from xlt.accounts import add_account_verbs
+from xlt.client_verbs import CLIENT_VERBS, add_client_verbs, connection_flags
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -36,9 +37,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "--checkpoint-minutes", type=float, default=30, help="minutes between checkpoints (also each epoch)"
     )
 
-    submit = verbs.add_parser("submit", help="submit a run config (or a sweep) to a running XLT Lab")
+    submit = verbs.add_parser(
+        "submit", parents=[connection_flags()], help="submit a run config (or a sweep) to a running XLT Lab"
+    )
     submit.add_argument("config", help="run config .json/.yaml; with --sweep: {base, grid, name}")
-    submit.add_argument("--url", default=None, help="XLT Lab address (default http://XLT_HOST:XLT_PORT)")
+    submit.add_argument("--url", dest="server", help=argparse.SUPPRESS)  # the name before --server
     submit.add_argument("--sweep", action="store_true", help="the file is a sweep: POST /api/sweeps")
     submit.add_argument("--tag", action="append", default=[], help="tag the run (repeatable)")
 
@@ -46,6 +49,7 @@ def _build_parser() -> argparse.ArgumentParser:
     db_verbs = db.add_subparsers(dest="db_verb", required=True)
     db_verbs.add_parser("upgrade", help="apply Alembic migrations up to head")
     add_account_verbs(verbs)
+    add_client_verbs(verbs)
     return parser
 
 
@@ -70,12 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "submit":
         from xlt.client import submit_command
 
-        return submit_command(args.config, url=args.url, sweep=args.sweep, tags=args.tag)
+        return submit_command(args.config, url=args.server, sweep=args.sweep, tags=args.tag, token=args.token)
     if args.verb == "db" and args.db_verb == "upgrade":
         from xlt.serve import upgrade_and_bootstrap
 
         upgrade_and_bootstrap()
         return 0
+    if args.verb in CLIENT_VERBS:
+        from xlt.client_verbs import client_command
+
+        return client_command(args)
     if args.verb in ("users", "tokens"):
         from xlt.accounts import accounts_command
 

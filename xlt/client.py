@@ -1,5 +1,8 @@
-"""Client verbs over the JSON API. `xlt submit CONFIG`: post a run config (or a sweep) to a running
-XLT Lab and print the new id(s)."""
+"""`xlt submit CONFIG`: post a run config (or a sweep) to a running XLT Lab and print the new id(s).
+
+The other client verbs live in xlt/client_verbs.py; both find the server and token the same way
+(xlt/client_connection.py).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from backend.settings import get_settings
+from xlt.client_connection import Api, ClientError, resolve_connection
 
 
 def load_file(path: str) -> Any:
@@ -23,34 +24,35 @@ def load_file(path: str) -> Any:
 
 
 def submit_command(
-    path: str, url: str | None = None, sweep: bool = False, tags: list[str] | None = None
+    path: str,
+    url: str | None = None,
+    sweep: bool = False,
+    tags: list[str] | None = None,
+    token: str | None = None,
 ) -> int:
-    settings = get_settings()
-    base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    """Exit status 0 submitted, 1 refused or unreachable, 2 an unreadable or invalid config."""
     try:
         body = load_file(path)
     except (OSError, ValueError) as exc:
         print(f"xlt submit: cannot read {path}: {exc}", file=sys.stderr)
         return 2
     try:
-        if sweep:
-            response = httpx.post(f"{base}/api/sweeps", json=body, timeout=30)
-        else:
-            response = httpx.post(f"{base}/api/runs", json=body, params={"tag": tags or []}, timeout=30)
-    except httpx.HTTPError as exc:
-        print(f"xlt submit: cannot reach {base}: {exc}", file=sys.stderr)
-        return 1
-    if response.status_code != 201:
-        try:
-            message = response.json().get("message", response.text)
-        except ValueError:
-            message = response.text
-        print(f"xlt submit: {response.status_code} {message}", file=sys.stderr)
-        return 2 if response.status_code == 422 else 1
-    created = response.json()
+        api = Api(resolve_connection(url, token))
+    except ClientError as exc:
+        print(f"xlt submit: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    try:
+        created = api.post("/api/sweeps", body) if sweep else api.post("/api/runs", body, tag=tags or None)
+    except ClientError as exc:
+        print(f"xlt submit: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    finally:
+        api.close()
     if sweep:
         print(f"experiment {created['experiment_id']}: runs {', '.join(map(str, created['run_ids']))}")
-        print(f"{base}/experiments/{created['experiment_id']}")
+        print(f"{api.server}/experiments/{created['experiment_id']}")
     else:
-        print(f"run {created['id']} queued on {created['queue']}: {base}/runs/{created['id']}")
+        print(f"run {created['id']} queued on {created['queue']}: {api.server}/runs/{created['id']}")
+    if created.get("message"):
+        print(created["message"], file=sys.stderr)
     return 0

@@ -7,6 +7,7 @@ import sys
 
 from xlt.accounts import add_account_verbs
 from xlt.client_verbs import CLIENT_VERBS, add_client_verbs, connection_flags
+from xlt.data_verbs import DATA_VERBS, add_data_verbs
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -50,6 +51,7 @@ def _build_parser() -> argparse.ArgumentParser:
     db_verbs.add_parser("upgrade", help="apply Alembic migrations up to head")
     add_account_verbs(verbs)
     add_client_verbs(verbs)
+    add_data_verbs(verbs)
     return parser
 
 
@@ -84,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         from xlt.client_verbs import client_command
 
         return client_command(args)
+    if args.verb in DATA_VERBS:
+        from xlt.data_verbs import data_command
+
+        return data_command(args)
     if args.verb in ("users", "tokens"):
         from xlt.accounts import accounts_command
 

@@ -21,9 +21,10 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 CONFIG_KEYS = ("server", "token")
 
@@ -114,6 +115,8 @@ class Api:
     """JSON over HTTP to one XLT Lab; raises ClientError with the server, the status and its message."""
 
     def __init__(self, connection: Connection, timeout: float = 30) -> None:
+        import httpx  # not at import time: every `xlt` command imports this module
+
         self.connection = connection
         headers = {"Accept": "application/json", "User-Agent": "xlt-client"}
         if connection.token:
@@ -128,6 +131,8 @@ class Api:
         self._client.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
         try:
             response = self._client.request(method, path, **kwargs)
         except httpx.TransportError as exc:

@@ -94,6 +94,7 @@ _BARE = {
 }
 _NONE_WORDS = {"", "none", "null", "nil"}
 _LIST_PATHS = {"eval.languages", "eval.extra"}
+CROSS_CHECKED: tuple[str, ...] = ("eval.languages", "source_language", "eval.extra")  # against the task
 _NONE_MEANS_OFF = {"robust.method", "intermediate.task"}  # 'none' is a value there, not a missing one
 
 
@@ -226,7 +227,7 @@ def config_from_params(params: Mapping[str, str], languages: Iterable[str] = ())
                 if any(b == p or b.startswith(p + ".") or p.startswith(b + ".") for b in bad)
             ]
             if not refused:  # a cross-field rule (e.g. languages of another task): drop the task's own
-                refused = [p for p in ("eval.languages", "source_language", "eval.extra") if p in chosen][:1]
+                refused = [p for p in CROSS_CHECKED if p in chosen][:1]
             if not refused:
                 return MappedConfig(config=data, complete=False)
             for path in refused:

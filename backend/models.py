@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models: experiments, runs, scores, metric points, tags, share links, users and API tokens.
+"""SQLAlchemy 2 models: experiments, runs, scores, metric points, tags, share links, users and API tokens,
+and what MLflow scripts logged as they logged it (params, tags, metric values).
 
 Scores are one row per (run, dataset, language, split, metric) and metric points one row per
 (run, stage, name, step): per-language charts, grouping and deltas stay plain SQL. Every child
@@ -12,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -168,3 +170,43 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# ── what MLflow scripts logged, verbatim (backend.services.mlflow_compat) ────────────────────────
+# The run's XLT view (config, scores, history, status) is derived from these; they keep what the
+# script sent as it sent it, for MLflow's own reads (runs/get, metrics/get-history) and the run page.
+
+
+class MlflowParam(Base):
+    """A param of a run logged through the MLflow API (immutable once logged, as in MLflow)."""
+
+    __tablename__ = "mlflow_params"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class MlflowTag(Base):
+    """A tag (key → value) of a run logged through the MLflow API, `mlflow.*` system tags included."""
+
+    __tablename__ = "mlflow_tags"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class MlflowMetric(Base):
+    """One logged metric value. `value` NULL is NaN (SQLite stores NaN as NULL; MLflow allows it)."""
+
+    __tablename__ = "mlflow_metrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(250))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger)  # milliseconds since the epoch
+    step: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_mlflow_metrics_run_key_step", "run_id", "key", "step"),)

@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session
 from backend.models import Experiment, Run, RunTag, User
 from backend.schemas import ExperimentOut, RunOut
 
+# Runs logged by MLflow scripts (/api/2.0/mlflow) sit on this queue: nothing is ever sent for them,
+# and no worker beats for them, so the dispatcher and the reaper leave them alone.
+MLFLOW_QUEUE = "mlflow"
+
 # The owner's name rides along as a correlated lookup by primary key (no join to keep in every query).
 OWNER_NAME = select(User.name).where(User.id == Run.owner_id).scalar_subquery().label("owner")
 RUN_COLUMNS = (*Run.__table__.c, OWNER_NAME)

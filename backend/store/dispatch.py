@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select, update
 
 from backend.db import session
 from backend.models import Run, utcnow
-from backend.store.common import aware
+from backend.store.common import MLFLOW_QUEUE, aware
 from worker.training.results import FINISHED_STATUSES
 
 # ── sending queued runs ──────────────────────────────────────────────────────────────────────────
@@ -127,7 +127,11 @@ def reap_stale_runs(stale_after: float, max_attempts: int, limit: int = 200) -> 
     with, so a worker that beats in between (or another reaper) wins and nothing changes."""
     now = utcnow()
     cutoff = now - timedelta(seconds=stale_after)
-    stale = (Run.status == "running", or_(Run.heartbeat_at < cutoff, Run.heartbeat_at.is_(None)))
+    stale = (
+        Run.status == "running",
+        or_(Run.heartbeat_at < cutoff, Run.heartbeat_at.is_(None)),
+        Run.queue != MLFLOW_QUEUE,  # an MLflow script's run: its script, not a worker, ends it
+    )
     with session() as s:
         rows = s.execute(
             select(Run.id, Run.attempts, Run.cancel_requested, Run.heartbeat_at)

@@ -1,0 +1,77 @@
+"""MLflow's entities in the JSON shape of its REST API (mlflow/protos/service.proto), as XLT Lab
+answers them under /api/2.0/mlflow. Ids are strings (XLT's integer ids, written out); times are
+milliseconds since the epoch; a metric value that is not finite is written "NaN" / "Infinity" /
+"-Infinity", as protobuf's JSON mapping does."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel, Field
+
+
+class KeyValue(BaseModel):
+    key: str
+    value: str
+
+
+class MetricOut(BaseModel):
+    key: str
+    value: float | str
+    timestamp: int
+    step: int = 0
+
+    @classmethod
+    def of(cls, key: str, value: float, timestamp: int, step: int) -> MetricOut:
+        shown: float | str = value
+        if math.isnan(value):
+            shown = "NaN"
+        elif math.isinf(value):
+            shown = "Infinity" if value > 0 else "-Infinity"
+        return cls(key=key, value=shown, timestamp=timestamp, step=step)
+
+
+class ExperimentOut(BaseModel):
+    experiment_id: str
+    name: str
+    artifact_location: str = ""
+    lifecycle_stage: str = "active"
+    creation_time: int | None = None
+    last_update_time: int | None = None
+    tags: list[KeyValue] = Field(default_factory=list)
+
+
+class RunInfo(BaseModel):
+    run_id: str
+    run_uuid: str
+    experiment_id: str
+    run_name: str
+    user_id: str = ""
+    status: str
+    start_time: int | None = None
+    end_time: int | None = None
+    artifact_uri: str = ""
+    lifecycle_stage: str = "active"
+
+
+class RunData(BaseModel):
+    metrics: list[MetricOut] = Field(default_factory=list)
+    params: list[KeyValue] = Field(default_factory=list)
+    tags: list[KeyValue] = Field(default_factory=list)
+
+
+class RunInputs(BaseModel):
+    """Datasets a run used (MLflow's log_input): XLT Lab records none."""
+
+
+class MlflowRun(BaseModel):
+    info: RunInfo
+    data: RunData = Field(default_factory=RunData)
+    inputs: RunInputs = Field(default_factory=RunInputs)
+
+
+class MetricIn(BaseModel):
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import torch
 from pydantic import ValidationError
+from safetensors.torch import load_file
 
 from worker.training import run as run_mod
 from worker.training.batching import encode_pairs
@@ -62,8 +63,9 @@ def test_same_config_and_seed_give_identical_scores(make_config: Any) -> None:
 
 
 def test_sts_intermediate_carries_the_encoder_and_not_the_head_or_pooler(
-    make_config: Any, monkeypatch: pytest.MonkeyPatch
+    make_config: Any, monkeypatch: pytest.MonkeyPatch, tiny_model: Path
 ) -> None:
+    saved_pooler = load_file(str(tiny_model / "model.safetensors"))["bert.pooler.dense.weight"]
     seen: list[dict[str, Any]] = []
     real_train_stage = run_mod.train_stage
 
@@ -93,9 +95,11 @@ def test_sts_intermediate_carries_the_encoder_and_not_the_head_or_pooler(
     assert len(body) > 10 and all(torch.equal(end1[k], start2[k]) for k in body)
     # stage 1 really changed the encoder, and the task head is new (3 outputs, not the 1 of STS-B)
     assert any(not torch.equal(stage1["start"]["encoder"][k], end1[k]) for k in body)
-    # BERT's tanh pooler belongs to the head: trained by stage 1, fresh again in stage 2
-    assert not torch.equal(end1["pooler.dense.weight"], stage1["start"]["encoder"]["pooler.dense.weight"])
-    assert not torch.equal(end1["pooler.dense.weight"], start2["pooler.dense.weight"])
+    # BERT's tanh pooler: trained by stage 1, the pretrained checkpoint's again in stage 2 (model.py)
+    pretrained = stage1["start"]["encoder"]["pooler.dense.weight"]
+    assert torch.equal(pretrained, saved_pooler)
+    assert not torch.equal(end1["pooler.dense.weight"], pretrained)
+    assert torch.equal(start2["pooler.dense.weight"], pretrained)
     assert stage1["end"]["head"]["weight"].shape[0] == 1
     assert stage2["start"]["head"]["weight"].shape[0] == 3
 

@@ -49,7 +49,7 @@ from worker.training.data import (
 from worker.training.diagnostics import WARNING_CODE, chance_warning, collected_warnings, stuck_at_chance
 from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language
 from worker.training.languages import DATASET_LANGUAGES
-from worker.training.model import encoder, load_classifier, load_tokenizer, with_fresh_head
+from worker.training.model import encoder, load_classifier, load_tokenizer, pooler_state, with_fresh_head
 from worker.training.perturbations import embedding_neighbors
 from worker.training.precision import Runtime, resolve_runtime, seed_everything
 from worker.training.reporter import NullReporter, Reporter, StopCheck, stop_if_asked
@@ -127,6 +127,7 @@ def _run(
     first_head = num_labels("stsb" if sts_data is not None else task)
     stop_if_asked(stop, "loading the model")
     model = load_classifier(config.model, first_head, seed, runtime.device)
+    pretrained_pooler = pooler_state(model)  # the checkpoint's (or the fresh one of a checkpoint without)
     stop_if_asked(stop, "loading the model")
     augmentation: AugmentationStats | None = None
     if config.robust.method == "rs_da":
@@ -181,7 +182,8 @@ def _run(
             )
             history += outcome.history
         done = total_steps(len(sts_data), sts_spec)
-        model = with_fresh_head(model, num_labels(task), seed)  # keep the encoder, new task head
+        # keep the encoder; new task classifier; the pretrained pooler again, not stage 1's (model.py)
+        model = with_fresh_head(model, num_labels(task), seed, pooler=pretrained_pooler)
 
     def source_dev_accuracy(m: torch.nn.Module) -> float:
         logits = predict(m, dev_data, config.eval.batch_size, runtime, pad_id, stop)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from typing import Any, Literal
 
 import pytest
 
-from worker.training.diagnostics import chance_warning, stuck_at_chance
-from worker.training.results import HistoryPoint
+from worker.training.diagnostics import WARNING_CODE, chance_warning, collected_warnings, stuck_at_chance
+from worker.training.results import WARNING_CODES, HistoryPoint, RunResult
 from worker.training.run import run
 
 
@@ -54,6 +55,31 @@ def test_a_run_that_does_not_learn_logs_the_warning(
 ) -> None:
     config = make_config(train={"learning_rate": learning_rate}, eval={"languages": ["en"]})
     with caplog.at_level("WARNING", logger="worker.training.run"):
-        run(config)
+        result = run(config)
     messages = [r.getMessage() for r in caplog.records if r.name == "worker.training.run"]
     assert any("did not learn" in m for m in messages) == warned, messages
+    # and results.json carries it, with its code
+    stuck = [w for w in result.warnings if w.code == "stuck_at_chance"]
+    assert len(stuck) == int(warned)
+    if warned:
+        assert "did not learn" in stuck[0].message and "train.learning_rate" in stuck[0].message
+        again = RunResult.model_validate_json(result.model_dump_json())
+        assert again.warnings == result.warnings
+
+
+def test_warnings_logged_by_training_code_are_collected_with_a_code() -> None:
+    with collected_warnings() as warnings:
+        logging.getLogger("worker.training.checkpoints").warning("checkpoint at %s not written", "task")
+        logging.getLogger("worker.training.run").warning("x", extra={WARNING_CODE: "stuck_at_chance"})
+        logging.getLogger("worker.training.trainer").warning("something else")
+        logging.getLogger("worker.training.trainer").warning("something else")  # once only
+        logging.getLogger("worker.training.trainer").info("not a warning")
+        logging.getLogger("elsewhere").warning("not the training code's")
+    assert [(w.code, w.message) for w in warnings] == [
+        ("checkpoint", "checkpoint at task not written"),
+        ("stuck_at_chance", "x"),
+        ("logged", "something else"),
+    ]
+    assert set(WARNING_CODES) >= {w.code for w in warnings}
+    logging.getLogger("worker.training.run").warning("after the block")
+    assert len(warnings) == 3

@@ -9,10 +9,18 @@ writes per-language scores (all at chance), which would drag a seed average down
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
-from worker.training.results import HistoryPoint
+from worker.training.results import HistoryPoint, RunWarning
+
+# `log.warning(..., extra={WARNING_CODE: "stuck_at_chance"})` gives a logged warning its results.json code.
+WARNING_CODE = "warning_code"
+# codes of warnings logged without one, by logger
+CODE_BY_LOGGER = {"worker.training.checkpoints": "checkpoint", "worker.training.precision": "slow_precision"}
 
 CHANCE_LOSS_FRACTION = 0.99  # smoothed losses above this share of ln(k) throughout: not learned
 MIN_POINTS = 20  # fewer logged losses than this are too few to judge
@@ -40,3 +48,33 @@ def chance_warning(n_classes: int, learning_rate: float) -> str:
         f"failure mode of fine-tuning; try another seed or a lower train.learning_rate "
         f"(now {learning_rate:g})"
     )
+
+
+class _Collector(logging.Handler):
+    """Keeps the WARNING-or-worse records that the training code logs in one thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.warnings: list[RunWarning] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:
+            return  # another run in another thread of the same process
+        code = getattr(record, WARNING_CODE, None) or CODE_BY_LOGGER.get(record.name, "logged")
+        warning = RunWarning(code=code, message=record.getMessage())
+        if warning not in self.warnings:
+            self.warnings.append(warning)
+
+
+@contextmanager
+def collected_warnings(logger: str = "worker.training") -> Iterator[list[RunWarning]]:
+    """The warnings `logger` and its children log inside the block, for results.json `warnings`
+    (they still reach the run log as before). One list, filled as they come."""
+    collector = _Collector()
+    target = logging.getLogger(logger)
+    target.addHandler(collector)
+    try:
+        yield collector.warnings
+    finally:
+        target.removeHandler(collector)

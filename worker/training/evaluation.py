@@ -11,6 +11,7 @@ seconds, a 15-language evaluation an hour).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from scipy import stats
@@ -18,6 +19,7 @@ from torch import nn
 
 from worker.training import speedups
 from worker.training.batching import Encoded, collate, sorted_batches
+from worker.training.correctness import ItemCorrectness, encode_correctness
 from worker.training.data import PairExample
 from worker.training.precision import Runtime
 from worker.training.reporter import StopCheck, stop_if_asked
@@ -58,8 +60,13 @@ def predict(
 def accuracy(logits: torch.Tensor, targets: Sequence[float]) -> float:
     if len(targets) == 0:
         return float("nan")
-    gold = torch.tensor(targets, dtype=torch.long)
-    return (logits.argmax(-1) == gold).float().mean().item()
+    return correct_items(logits, targets).float().mean().item()
+
+
+def correct_items(logits: torch.Tensor, targets: Sequence[float]) -> torch.Tensor:
+    """Boolean (n,): whether the arg-max class of item i equals its gold label."""
+    gold = torch.tensor(list(targets), dtype=torch.long)
+    return logits.argmax(-1) == gold
 
 
 def correlations(predictions: torch.Tensor, targets: Sequence[float]) -> tuple[float, float]:
@@ -67,6 +74,14 @@ def correlations(predictions: torch.Tensor, targets: Sequence[float]) -> tuple[f
     pred = predictions.squeeze(-1).double().numpy()
     gold = list(targets)
     return float(stats.pearsonr(pred, gold)[0]), float(stats.spearmanr(pred, gold)[0])
+
+
+@dataclass(frozen=True)
+class LanguageEvaluation:
+    """One evaluation set's scores, and for classification which items the run got right."""
+
+    scores: list[Score]
+    correctness: ItemCorrectness | None = None
 
 
 def score_language(
@@ -80,17 +95,31 @@ def score_language(
     runtime: Runtime,
     pad_id: int,
     should_stop: StopCheck | None = None,
-) -> list[Score]:
+    item_ids: Sequence[str] | None = None,
+) -> LanguageEvaluation:
+    """Scores of one (dataset, language, split); for classification also its per-item correctness
+    (bit i = item i of `data`, in file order; `item_ids` fingerprint them, see correctness.py).
+    Regression sets (STS-B) get no correctness record: there is no right or wrong per item."""
     logits = predict(model, data, batch_size, runtime, pad_id, should_stop)
     n = len(data)
     if regression:
         pearson, spearman = correlations(logits, data.targets)
-        return [
-            Score(dataset=dataset, language=language, split=split, metric="pearson", value=pearson, n=n),
-            Score(dataset=dataset, language=language, split=split, metric="spearman", value=spearman, n=n),
-        ]
-    value = accuracy(logits, data.targets)
-    return [Score(dataset=dataset, language=language, split=split, metric="accuracy", value=value, n=n)]
+        return LanguageEvaluation(
+            [
+                Score(dataset=dataset, language=language, split=split, metric=metric, value=value, n=n)
+                for metric, value in (("pearson", pearson), ("spearman", spearman))
+            ]
+        )
+    correct = correct_items(logits, data.targets) if n else torch.zeros(0, dtype=torch.bool)
+    value = correct.float().mean().item() if n else float("nan")
+    record = ItemCorrectness(
+        dataset=dataset,
+        language=language,
+        split=split,
+        correct=encode_correctness(correct.numpy(), list(item_ids) if item_ids is not None else None),
+    )
+    score = Score(dataset=dataset, language=language, split=split, metric="accuracy", value=value, n=n)
+    return LanguageEvaluation([score], record)
 
 
 def generalized_pairs(

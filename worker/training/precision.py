@@ -81,6 +81,7 @@ def resolve_runtime(train: TrainConfig) -> Runtime:
             "fp32 rate, so fp32 is the faster choice",
             cpu_bf16_matmul(),
             speedup,
+            extra={"warning_code": "slow_precision"},
         )
     return Runtime(device, precision, train.pad_to_multiple_of, train.speedups)
 

@@ -9,11 +9,52 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
+# Per-item correctness records live in correctness.py (with their bitset codec); re-exported here
+# because they are part of results.json.
+from worker.training.correctness import CorrectnessBits, ItemCorrectness
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "FINISHED_STATUSES",
+    "RUN_STATUSES",
+    "WARNING_CODES",
+    "AugmentationStats",
+    "CorrectnessBits",
+    "GeneralizedMatrix",
+    "HistoryPoint",
+    "ItemCorrectness",
+    "ResumeInfo",
+    "RunResult",
+    "RunStatus",
+    "RunWarning",
+    "Score",
+    "SelectedCheckpoint",
+    "Summary",
+    "Timings",
+    "WarningCode",
+]
+
 # The run-status vocabulary, owned here for the store, the API, the pages, the templates and the JS.
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 ACTIVE_STATUSES: tuple[RunStatus, ...] = ("queued", "running")  # may still change: cancel applies
 FINISHED_STATUSES: tuple[RunStatus, ...] = ("succeeded", "failed", "cancelled")  # final
+
+
+# What a run can warn about (results.json `warnings[].code`), owned here for the store and the pages:
+# stuck_at_chance: the task stage's loss never left ln(k) (diagnostics.py), every score is at chance;
+# slow_precision: bf16 was asked for on a CPU where it is slower than fp32 (precision.py);
+# checkpoint: a checkpoint could not be written, read or fully restored (checkpoints.py);
+# logged: any other warning the training code logged during the run.
+WarningCode = Literal["stuck_at_chance", "slow_precision", "checkpoint", "logged"]
+WARNING_CODES: tuple[WarningCode, ...] = get_args(WarningCode)
+
+
+class RunWarning(BaseModel):
+    """Something a reader of the run's scores must know (a run that did not learn, say)."""
+
+    code: str  # one of WARNING_CODES; str so that a newer worker's code does not break an older reader
+    message: str
 
 
 class Score(BaseModel):
@@ -93,3 +134,7 @@ class RunResult(BaseModel):
     generalized: GeneralizedMatrix | None = None
     augmentation: dict[str, Any] | None = None  # rs_da: examples and words actually changed
     resume: ResumeInfo | None = None  # set when the run went on from a checkpoint
+    warnings: list[RunWarning] = Field(default_factory=list)
+    # per evaluated classification set (dataset × language), which test items the run got right;
+    # item ids: the file's `id` field, else the 0-based line index in the split file (data.py)
+    correctness: list[ItemCorrectness] = Field(default_factory=list)

@@ -37,6 +37,7 @@ from worker.training.checkpoints import (
     data_fingerprint,
 )
 from worker.training.config import RobustConfig, RunConfig
+from worker.training.correctness import ItemCorrectness
 from worker.training.data import (
     REGRESSION_DATASETS,
     SYNONYMS_IN_DATA_DIR,
@@ -45,10 +46,10 @@ from worker.training.data import (
     load_split,
     num_labels,
 )
-from worker.training.diagnostics import chance_warning, stuck_at_chance
+from worker.training.diagnostics import WARNING_CODE, chance_warning, collected_warnings, stuck_at_chance
 from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language
 from worker.training.languages import DATASET_LANGUAGES
-from worker.training.model import encoder, load_classifier, load_tokenizer, with_fresh_head
+from worker.training.model import encoder, load_classifier, load_tokenizer, pooler_state, with_fresh_head
 from worker.training.perturbations import embedding_neighbors
 from worker.training.precision import Runtime, resolve_runtime, seed_everything
 from worker.training.reporter import NullReporter, Reporter, StopCheck, stop_if_asked
@@ -77,7 +78,16 @@ def run(
     there is resumed (the caller removes the folder when the run is over). Raises RunCancelled when
     `reporter.should_stop()` turns true (loading, training, evaluation), DataError for
     missing/malformed data, ValueError for an impossible device/precision, and the loader's OSError
-    for an unknown model id or path."""
+    for an unknown model id or path. Every warning the training code logs meanwhile (a task stage
+    stuck at chance, above all) also goes into the result's `warnings`."""
+    with collected_warnings() as warnings:
+        result = _run(config, reporter, checkpoints)
+    return result.model_copy(update={"warnings": list(warnings)})
+
+
+def _run(
+    config: RunConfig, reporter: Reporter | None = None, checkpoints: CheckpointPolicy | None = None
+) -> RunResult:
     reporter = reporter or NullReporter()
     stop = reporter.should_stop
     stop_if_asked(stop, "starting")
@@ -101,12 +111,14 @@ def run(
     if not train_examples:
         raise DataError(f"no training examples in {task} {config.train.train_split}.{source}")
     dev_data = enc(load(task, config.train.dev_split, source))
-    eval_sets: dict[tuple[str, str], Encoded] = {
-        (task, lang): enc(load(task, config.eval.split, lang)) for lang in config.eval_languages
-    }
-    for extra in config.eval.extra:
-        for lang in DATASET_LANGUAGES[extra]:
-            eval_sets[(extra, lang)] = enc(load(extra, config.eval.split, lang))
+    eval_sets: dict[tuple[str, str], Encoded] = {}
+    eval_ids: dict[tuple[str, str], list[str]] = {}  # item ids of each set, for its correctness record
+    eval_cells: list[tuple[str, str]] = [(task, lang) for lang in config.eval_languages]
+    eval_cells += [(extra, lang) for extra in config.eval.extra for lang in DATASET_LANGUAGES[extra]]
+    for cell_dataset, lang in eval_cells:
+        examples = load(cell_dataset, config.eval.split, lang)
+        eval_sets[(cell_dataset, lang)] = enc(examples)
+        eval_ids[(cell_dataset, lang)] = [ex.id for ex in examples]
     sts_data = None
     if config.intermediate is not None:
         sts_data = enc(load("stsb", "train", "en", config.intermediate.max_examples))
@@ -115,6 +127,7 @@ def run(
     first_head = num_labels("stsb" if sts_data is not None else task)
     stop_if_asked(stop, "loading the model")
     model = load_classifier(config.model, first_head, seed, runtime.device)
+    pretrained_pooler = pooler_state(model)  # the checkpoint's (or the fresh one of a checkpoint without)
     stop_if_asked(stop, "loading the model")
     augmentation: AugmentationStats | None = None
     if config.robust.method == "rs_da":
@@ -169,7 +182,8 @@ def run(
             )
             history += outcome.history
         done = total_steps(len(sts_data), sts_spec)
-        model = with_fresh_head(model, num_labels(task), seed)  # keep the encoder, new task head
+        # keep the encoder; new task classifier; the pretrained pooler again, not stage 1's (model.py)
+        model = with_fresh_head(model, num_labels(task), seed, pooler=pretrained_pooler)
 
     def source_dev_accuracy(m: torch.nn.Module) -> float:
         logits = predict(m, dev_data, config.eval.batch_size, runtime, pad_id, stop)
@@ -191,14 +205,18 @@ def run(
     history += outcome.history
     trained_s = train_s()
     if stuck_at_chance(outcome.history, "task", num_labels(task)):
-        log.warning(chance_warning(num_labels(task), config.train.learning_rate))
+        log.warning(
+            chance_warning(num_labels(task), config.train.learning_rate),
+            extra={WARNING_CODE: "stuck_at_chance"},
+        )
 
     # ---- zero-shot evaluation
     eval_start = time.perf_counter()
     scores: list[Score] = []
+    correctness: list[ItemCorrectness] = []
     for (dataset, lang), data in eval_sets.items():
         stop_if_asked(stop, f"evaluating {dataset} {lang}")
-        scores += score_language(
+        evaluated = score_language(
             model,
             data,
             dataset,
@@ -209,7 +227,11 @@ def run(
             runtime,
             pad_id,
             stop,
+            item_ids=eval_ids[(dataset, lang)],
         )
+        scores += evaluated.scores
+        if evaluated.correctness is not None:
+            correctness.append(evaluated.correctness)
     reporter.on_scores(scores)
     generalized = None
     if config.eval.generalized:
@@ -233,6 +255,7 @@ def run(
         generalized=generalized,
         augmentation=augmentation.model_dump() if augmentation else None,
         resume=resume.info,
+        correctness=correctness,
     )
 
 

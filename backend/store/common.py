@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend.models import Experiment, Run, RunTag, User
 from backend.schemas import ExperimentOut, RunOut
+from worker.training.results import RunResult
 
 # The owner's name rides along as a correlated lookup by primary key (no join to keep in every query).
 OWNER_NAME = select(User.name).where(User.id == Run.owner_id).scalar_subquery().label("owner")
@@ -62,6 +63,21 @@ def insert_many(s: Session, table: str, columns: Sequence[str], rows: Sequence[t
 
 POINT_COLUMNS = ("run_id", "stage", "name", "step", "value")
 SCORE_COLUMNS = ("run_id", "dataset", "language", "split", "metric", "value", "n")
+CORRECTNESS_COLUMNS = ("run_id", "dataset", "language", "split", "n", "bits", "items_digest")
+
+
+def correctness_rows(run_id: int, result: RunResult) -> list[tuple[Any, ...]]:
+    """A result's per-example bitsets as run_correctness rows, on the run's evaluation split."""
+    split = str((result.config.get("eval") or {}).get("split", "test"))
+    return [
+        (run_id, dataset, language, split, bits.n, bits.bits, bits.items_digest)
+        for dataset, by_language in result.correctness.items()
+        for language, bits in by_language.items()
+    ]
+
+
+def warnings_json(result: RunResult) -> list[dict[str, str]]:
+    return [w.model_dump() for w in result.warnings]
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -99,6 +115,7 @@ def run_out(run: Any, tags: list[str], detail: bool = True) -> RunOut:
         notes=run.notes,
         average=run.average,
         summary=run.summary if detail else None,
+        warnings=run.warnings or [],
         owner_id=run.owner_id,
         owner=getattr(run, "owner", None),
     )
@@ -122,4 +139,6 @@ def experiment_out(exp: Experiment, run_count: int) -> ExperimentOut:
         created_at=aware(exp.created_at),  # type: ignore[arg-type]
         run_count=run_count,
         description=exp.description or "",
+        kind=exp.kind,  # type: ignore[arg-type]
+        spec=exp.spec,
     )

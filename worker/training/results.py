@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from worker.training.correctness import CorrectnessBits
 
 # The run-status vocabulary, owned here for the store, the API, the pages, the templates and the JS.
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -81,6 +83,21 @@ class AugmentationStats(BaseModel):
     words_changed: int  # summed over all copies
 
 
+# Warning codes the backend acts on (a study excludes runs that carry STUCK_AT_CHANCE).
+STUCK_AT_CHANCE = "stuck_at_chance"  # worker.training.diagnostics: a stage never left chance-level loss
+
+
+class RunWarning(BaseModel):
+    """Something a reader of the run must know (results.json `warnings`): a stable code for programs
+    and a sentence for people."""
+
+    code: str
+    message: str
+
+
+Correctness = dict[str, dict[str, CorrectnessBits]]  # dataset → language → bitset of correct items
+
+
 class RunResult(BaseModel):
     config: dict[str, Any]
     status: RunStatus = "succeeded"
@@ -93,3 +110,27 @@ class RunResult(BaseModel):
     generalized: GeneralizedMatrix | None = None
     augmentation: dict[str, Any] | None = None  # rs_da: examples and words actually changed
     resume: ResumeInfo | None = None  # set when the run went on from a checkpoint
+    warnings: list[RunWarning] = Field(default_factory=list)
+    # Per-example correctness on the evaluation split, for item-level tests between methods.
+    correctness: Correctness = Field(default_factory=dict)
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _plain_warnings(cls, value: Any) -> Any:
+        """A bare string is a warning without a code (code "warning")."""
+        if isinstance(value, list):
+            return [{"code": "warning", "message": w} if isinstance(w, str) else w for w in value]
+        return value
+
+    @field_validator("correctness", mode="before")
+    @classmethod
+    def _correctness_records(cls, value: Any) -> Any:
+        """Also read the record list form, [{dataset, language, split, correct: {n, bits}}]
+        (worker.training.correctness.ItemCorrectness), into dataset → language → bits."""
+        if not isinstance(value, list):
+            return value
+        nested: dict[str, dict[str, Any]] = {}
+        for record in value:
+            item = record.model_dump() if isinstance(record, BaseModel) else record
+            nested.setdefault(item["dataset"], {})[item["language"]] = item["correct"]
+        return nested

@@ -8,7 +8,8 @@ processes and models  build_tiny_model, tiny_run_config, WorkerProcess (`python 
                       PrivateRedis and PrivatePostgres (servers of a test's own, to stop and
                       restart), free_port, wait_until
 studies               make_study_runs (constructed runs with planted effects and per-item bitsets),
-                      PLANTED / NULL / LOW / CELLS, study_result (a constructed run as a results.json)
+                      PLANTED / NULL / LOW / CELLS, study_result (a constructed run as a results.json),
+                      stored_study (a study in the database, its runs finished with constructed results)
 browser               Dashboard, screenshot
 """
 
@@ -529,6 +530,41 @@ def study_result(run: StudyRun, config: dict[str, Any], warnings: Sequence[str] 
         correctness=run.correctness,
         warnings=[RunWarning(code="stuck_at_chance", message=w) for w in warnings],
     )
+
+
+STUCK_MESSAGE = "the task stage did not learn: its training loss stayed at about ln(3)"
+
+
+def stored_study(
+    effects: Mapping[str, Mapping[str, float]] = PLANTED,
+    seeds: Sequence[int] = range(1, 7),
+    *,
+    stuck: Sequence[tuple[str, int]] = (("rs_rp", 6),),
+    pending: Sequence[tuple[str, int]] = (("stsb", 5),),
+    name: str = "planted study",
+) -> int:
+    """A study of `effects`' methods × seeds stored as `submit_study` stores one (nothing sent to a
+    broker), each run finished with a constructed result: (method, seed) in `stuck` with a
+    stuck-at-chance warning, those in `pending` left queued. Returns the experiment id."""
+    from backend import store
+    from backend.services.studies import study_configs
+
+    base = tiny_config(eval={"extra": ["americasnli"]})
+    methods = list(effects)
+    configs = study_configs(base, methods, list(seeds), name)
+    spec = {"base": base, "methods": methods, "seeds": list(seeds), "baseline": "baseline"}
+    experiment, run_ids = store.create_sweep(
+        name, "", spec, [(c, "cpu", f"task-{i}") for i, c in enumerate(configs)], kind="study"
+    )
+    constructed = {(r.method, r.seed): r for r in make_study_runs(effects, seeds)}
+    for run_id, config in zip(run_ids, configs, strict=True):
+        key = (config.method_label, config.train.seed)
+        if key in pending:
+            continue
+        warnings = [STUCK_MESSAGE] if key in stuck else []
+        result = study_result(constructed[key], config.model_dump(mode="json"), warnings)
+        store.complete_run(run_id, result)
+    return experiment.id
 
 
 # ── browser ──────────────────────────────────────────────────────────────────────────────────────

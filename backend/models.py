@@ -1,5 +1,5 @@
-"""SQLAlchemy 2 models: experiments, runs, scores, metric points, tags, share links, users and API tokens,
-and what MLflow scripts logged as they logged it (params, tags, metric values).
+"""SQLAlchemy 2 models: experiments, runs, scores, per-example correctness, metric points, tags, share
+links, users and API tokens, and what MLflow scripts logged as they logged it (params, tags, metric values).
 
 Scores are one row per (run, dataset, language, split, metric) and metric points one row per
 (run, stage, name, step): per-language charts, grouping and deltas stay plain SQL. Every child
@@ -49,7 +49,10 @@ class Experiment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # sweep: base config + grid
+    # What made it: "sweep" (a grid), "study" (methods × seeds with a report) or "import".
+    kind: Mapped[str] = mapped_column(String(16), default="sweep", server_default="sweep")
+    # sweep: {base, grid}; study: {base, methods, seeds, baseline} (backend.services.studies)
+    spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -89,6 +92,8 @@ class Run(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     average: Mapped[float | None] = mapped_column(Float, nullable=True)  # task accuracy, mean over languages
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # results.json `warnings`: [{code, message}] (e.g. stuck_at_chance); NULL before a result is stored.
+    warnings: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
     # Who launched it; NULL for runs of a server without accounts (XLT_AUTH off) and for imports.
     # Users are disabled, never deleted, so no ON DELETE rule is needed (or kept: see migration 0002).
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
@@ -110,6 +115,21 @@ class Score(Base):
     metric: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[float] = mapped_column(Float)
     n: Mapped[int] = mapped_column(Integer)
+
+
+class RunCorrectness(Base):
+    """Which test items a run got right on one (dataset, language, split): a bitset in base64
+    (worker.training.correctness.CorrectnessBits), so studies can test methods on the same items."""
+
+    __tablename__ = "run_correctness"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(32), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    split: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    bits: Mapped[str] = mapped_column(Text)
+    items_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class MetricPoint(Base):

@@ -7,7 +7,9 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, computed_field
 
-from worker.training.results import RunStatus
+from worker.training.results import RunStatus, RunWarning
+
+ExperimentKind = Literal["sweep", "study", "import"]
 
 
 class ExperimentOut(BaseModel):
@@ -16,6 +18,8 @@ class ExperimentOut(BaseModel):
     created_at: datetime
     run_count: int = 0
     description: str = ""
+    kind: ExperimentKind = "sweep"
+    spec: dict[str, Any] | None = None  # sweep: {base, grid}; study: {base, methods, seeds, baseline}
 
 
 class RunOut(BaseModel):
@@ -48,6 +52,7 @@ class RunOut(BaseModel):
     notes: str = ""
     average: float | None = None  # macro average of the task's accuracy over evaluated languages
     summary: dict[str, Any] | None = None  # results.json summary (+ generalized matrix, selected checkpoint)
+    warnings: list[RunWarning] = Field(default_factory=list)  # e.g. stuck_at_chance
     owner_id: int | None = None  # who launched it; None without accounts (XLT_AUTH off) or imported
     owner: str | None = None  # that user's name
 

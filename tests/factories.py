@@ -7,6 +7,9 @@ accounts              make_account (a user with a cheap argon2 hash and an API t
 processes and models  build_tiny_model, tiny_run_config, WorkerProcess (`python -m xlt.cli worker`),
                       PrivateRedis and PrivatePostgres (servers of a test's own, to stop and
                       restart), free_port, wait_until
+studies               make_study_runs (constructed runs with planted effects and per-item bitsets),
+                      PLANTED / NULL / LOW / CELLS, study_result (a constructed run as a results.json),
+                      stored_study (a study in the database, its runs finished with constructed results)
 browser               Dashboard, screenshot
 """
 
@@ -20,19 +23,24 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from backend.db import dispose_engines
 from backend.queue import reset_apps
 from backend.schemas import CompareCell, CompareGroup, CompareResult, RunOut
 from backend.settings import Settings, get_settings, reset_settings
+from backend.studies.report_models import StudyRun
 from worker.training.config import RunConfig
-from worker.training.results import HistoryPoint, RunResult, Score, Summary
+from worker.training.correctness import encode_correctness
+from worker.training.languages import DATASET_LANGUAGES
+from worker.training.results import HistoryPoint, RunResult, RunWarning, Score, Summary
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
@@ -438,6 +446,125 @@ class PrivatePostgres:
         with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ── studies ──────────────────────────────────────────────────────────────────────────────────────
+# Constructed studies: runs whose scores and per-item correctness come from a known model, so a report
+# can be checked against the effect that was planted.
+#
+# Each (dataset, language) cell has a fixed set of test items with a shared difficulty; a run with
+# accuracy p gets right the round(p·n) items that are easiest *for it* (the shared difficulty plus its
+# own jitter), so runs of different methods agree on most items, as real models do, and a run's score
+# is exactly the share of its correct items. A run's accuracy is the cell's base accuracy plus the
+# planted effect plus noise: one part shared by every method with the same seed (a seed fixes data
+# order and head initialisation), one part the run's own.
+
+MakeRuns = Callable[..., list[StudyRun]]
+CELLS = [(d, lang) for d in ("xnli", "americasnli") for lang in DATASET_LANGUAGES[d]]
+LOW = ["sw", *DATASET_LANGUAGES["americasnli"]]  # the low-resource target languages of CELLS
+PLANTED: dict[str, dict[str, float]] = {"baseline": {}, "rs_rp": dict.fromkeys(LOW, 0.03), "stsb": {}}
+NULL: dict[str, dict[str, float]] = {"baseline": {}, "rs_rp": {}, "stsb": {}, "rs_da": {}}
+
+
+def _base_accuracy(dataset: str, language: str) -> float:
+    if language == "en":
+        return 0.80
+    return 0.45 if dataset == "americasnli" else 0.62
+
+
+def make_study_runs(
+    effects: Mapping[str, Mapping[str, float]],
+    seeds: Sequence[int],
+    *,
+    generator_seed: int = 0,
+    n_items: int = 300,
+    with_bits: bool = True,
+    shared_sd: float = 0.008,
+    own_sd: float = 0.004,
+) -> list[StudyRun]:
+    """Runs of every method in `effects` (method → language → accuracy added; absent = 0) × seeds."""
+    rng = np.random.default_rng(generator_seed)
+    difficulty = {cell: rng.random(n_items) for cell in CELLS}
+    shared = {(seed, cell): rng.normal(0.0, shared_sd) for seed in seeds for cell in CELLS}
+    runs: list[StudyRun] = []
+    for method, effect in effects.items():
+        for seed in seeds:
+            scores: dict[str, dict[str, float]] = {}
+            bits: dict[str, dict[str, object]] = {}
+            for d, lang in CELLS:
+                p = _base_accuracy(d, lang) + effect.get(lang, 0.0) + shared[(seed, (d, lang))]
+                p += rng.normal(0.0, own_sd)
+                order = np.argsort(difficulty[(d, lang)] + rng.normal(0.0, 0.25, n_items))
+                correct = np.zeros(n_items, dtype=bool)
+                correct[order[: int(round(np.clip(p, 0, 1) * n_items))]] = True
+                scores.setdefault(d, {})[lang] = float(correct.mean())
+                if with_bits:
+                    bits.setdefault(d, {})[lang] = encode_correctness(correct)
+            runs.append(
+                StudyRun.model_validate(
+                    {
+                        "run_id": len(runs) + 1,
+                        "method": method,
+                        "seed": seed,
+                        "task": "xnli",
+                        "scores": scores,
+                        "correctness": bits,
+                    }
+                )
+            )
+    return runs
+
+
+def study_result(run: StudyRun, config: dict[str, Any], warnings: Sequence[str] = ()) -> RunResult:
+    """A constructed study run as the results.json a worker would store for the run of `config`
+    (scores and bitsets; each warning string becomes a stuck_at_chance warning)."""
+    scores = [
+        Score(dataset=d, language=lang, split="test", metric="accuracy", value=v, n=300)
+        for d, by_lang in run.scores.items()
+        for lang, v in by_lang.items()
+    ]
+    return RunResult(
+        config=config,
+        scores=scores,
+        summary=Summary(average=float(np.mean([s.value for s in scores if s.dataset == run.task]))),
+        correctness=run.correctness,
+        warnings=[RunWarning(code="stuck_at_chance", message=w) for w in warnings],
+    )
+
+
+STUCK_MESSAGE = "the task stage did not learn: its training loss stayed at about ln(3)"
+
+
+def stored_study(
+    effects: Mapping[str, Mapping[str, float]] = PLANTED,
+    seeds: Sequence[int] = range(1, 7),
+    *,
+    stuck: Sequence[tuple[str, int]] = (("rs_rp", 6),),
+    pending: Sequence[tuple[str, int]] = (("stsb", 5),),
+    name: str = "planted study",
+) -> int:
+    """A study of `effects`' methods × seeds stored as `submit_study` stores one (nothing sent to a
+    broker), each run finished with a constructed result: (method, seed) in `stuck` with a
+    stuck-at-chance warning, those in `pending` left queued. Returns the experiment id."""
+    from backend import store
+    from backend.services.studies import study_configs
+
+    base = tiny_config(eval={"extra": ["americasnli"]})
+    methods = list(effects)
+    configs = study_configs(base, methods, list(seeds), name)
+    spec = {"base": base, "methods": methods, "seeds": list(seeds), "baseline": "baseline"}
+    experiment, run_ids = store.create_sweep(
+        name, "", spec, [(c, "cpu", f"task-{i}") for i, c in enumerate(configs)], kind="study"
+    )
+    constructed = {(r.method, r.seed): r for r in make_study_runs(effects, seeds)}
+    for run_id, config in zip(run_ids, configs, strict=True):
+        key = (config.method_label, config.train.seed)
+        if key in pending:
+            continue
+        warnings = [STUCK_MESSAGE] if key in stuck else []
+        result = study_result(constructed[key], config.model_dump(mode="json"), warnings)
+        store.complete_run(run_id, result)
+    return experiment.id
 
 
 # ── browser ──────────────────────────────────────────────────────────────────────────────────────

@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from backend.api import compare, experiments, health, me, runs, share_links, sweeps
+from backend.api import compare, experiments, health, me, runs, share_links, studies, sweeps
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(runs.router)
 api_router.include_router(sweeps.router)
+api_router.include_router(studies.router)
 api_router.include_router(experiments.router)
 api_router.include_router(compare.router)
 api_router.include_router(share_links.router)

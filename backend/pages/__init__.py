@@ -7,7 +7,16 @@ send a download (downloads.py). Pages never import the JSON API package.
 
 from fastapi import APIRouter
 
-from backend.pages import assets, compare_page, launch_page, login_page, run_page, runs_page, share_page
+from backend.pages import (
+    assets,
+    compare_page,
+    experiment_page,
+    launch_page,
+    login_page,
+    run_page,
+    runs_page,
+    share_page,
+)
 
 router = APIRouter()
 router.include_router(assets.router)
@@ -15,5 +24,6 @@ router.include_router(runs_page.router)  # before run_page: /runs/live.json is n
 router.include_router(launch_page.router)
 router.include_router(run_page.router)
 router.include_router(compare_page.router)
+router.include_router(experiment_page.router)
 router.include_router(share_page.router)
 router.include_router(login_page.router)

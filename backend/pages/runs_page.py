@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from backend.pages.templating import render
 from backend.run_ids import parse_run_ids
@@ -98,12 +98,6 @@ def runs_page(
         "pages": (result.total + result.page_size - 1) // result.page_size,
     }
     return render(request, "runs.html", context)
-
-
-@router.get("/experiments/{experiment_id}", include_in_schema=False)
-def experiment_page(experiment_id: int) -> RedirectResponse:
-    """An experiment (a sweep) is its runs: the runs table filtered to it, with "Compare" one click away."""
-    return RedirectResponse(f"/?experiment={experiment_id}", status_code=307)
 
 
 @router.get("/runs/live.json", include_in_schema=False)

@@ -13,7 +13,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from backend.figures.style import TIER_LABELS, language_label, language_name
+from backend.pages.study_views import excludes_zero
 from backend.services.permissions import may_change, may_launch
+from backend.studies.render import fmt_ci, fmt_delta, fmt_mean, fmt_p
 from worker.training.languages import tier
 from worker.training.results import ACTIVE_STATUSES
 
@@ -63,8 +65,16 @@ templates.env.globals.update(
     active_statuses=ACTIVE_STATUSES,
     may_launch=may_launch,  # templates hide what the user cannot do; the services refuse it anyway
     may_change=may_change,
+    excludes_zero=excludes_zero,  # a delta is coloured as a change only when its interval excludes 0
 )
-templates.env.filters.update(when=_when, short_model=_short_model)
+templates.env.filters.update(
+    when=_when,
+    short_model=_short_model,
+    points=fmt_delta,  # signed percentage points, "-" for None
+    ci=lambda e: fmt_ci(e.ci_low, e.ci_high),  # "[+0.7, +3.1]" of anything with ci_low/ci_high
+    pvalue=fmt_p,
+    accuracy=fmt_mean,
+)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:

@@ -110,9 +110,26 @@ def submit_sweep(
     """Every combination of `grid` over `base` as one experiment; all validated before any is stored."""
     require_role(actor, "member", "launching a sweep")
     configs = validate_sweep(dict(base), dict(grid), get_settings().data_dir)
-    planned = [(cfg, queue.queue_for(cfg), queue.new_task_id()) for cfg in configs]
     spec = {"base": dict(base), "grid": dict(grid)}
-    experiment, run_ids = store.create_sweep(name, description, spec, planned, tags=tags, owner_id=actor.id)
+    return launch_experiment(name, description, spec, configs, kind="sweep", tags=tags, owner_id=actor.id)
+
+
+def launch_experiment(
+    name: str,
+    description: str,
+    spec: Mapping[str, Any],
+    configs: Sequence[RunConfig],
+    *,
+    kind: str,
+    tags: Sequence[str],
+    owner_id: int | None,
+) -> SweepCreated:
+    """Store one experiment of `kind` with all its validated runs (one transaction), then send each
+    run's task; when the broker is down, the rest wait for the queue without a try each."""
+    planned = [(cfg, queue.queue_for(cfg), queue.new_task_id()) for cfg in configs]
+    experiment, run_ids = store.create_sweep(
+        name, description, dict(spec), planned, tags=tags, owner_id=owner_id, kind=kind
+    )
     for i, (run_id, (_cfg, queue_name, task_id)) in enumerate(zip(run_ids, planned, strict=True)):
         reason = _send(run_id, queue_name, task_id)
         if reason is not None:  # the broker is down: the rest wait too, without a try each

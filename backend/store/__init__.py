@@ -10,6 +10,7 @@ worker stopped beating back in the queue (reap_stale_runs).
     runs.py         create and read runs/experiments, list with filters, scores, history, tags, notes
     lifecycle.py    the worker's side: claim, fenced progress and outcome; cancel; imports
     dispatch.py     the queue of record: queued runs to send, stale runs to re-queue or fail
+    studies.py      a study's runs, scores and bitsets, one query each
     share_links.py  read-only share links
     users.py        accounts and API tokens (imported as `backend.store.users`)
     common.py       column sets, row → pydantic, driver-level batch inserts
@@ -62,6 +63,7 @@ from backend.store.share_links import (
     list_share_links,
     revoke_share_link,
 )
+from backend.store.studies import StudyInputs, StudyRunRow, StudyState, study_inputs, study_runs, study_state
 
 __all__ = [
     "Claim",
@@ -69,6 +71,9 @@ __all__ = [
     "DispatchPlan",
     "LostOwnership",
     "Reaped",
+    "StudyInputs",
+    "StudyRunRow",
+    "StudyState",
     "claim_run",
     "compare_inputs",
     "complete_run",
@@ -102,5 +107,8 @@ __all__ = [
     "run_ids_of_experiment",
     "set_notes",
     "set_tags",
+    "study_inputs",
+    "study_runs",
+    "study_state",
     "take_for_dispatch",
 ]

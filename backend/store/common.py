@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend.models import Experiment, Run, RunTag, User
 from backend.schemas import ExperimentOut, RunOut
+from worker.training.results import RunResult
 
 # Runs logged by MLflow scripts (/api/2.0/mlflow) sit on this queue: nothing is ever sent for them,
 # and no worker beats for them, so the dispatcher and the reaper leave them alone.
@@ -66,6 +67,21 @@ def insert_many(s: Session, table: str, columns: Sequence[str], rows: Sequence[t
 
 POINT_COLUMNS = ("run_id", "stage", "name", "step", "value")
 SCORE_COLUMNS = ("run_id", "dataset", "language", "split", "metric", "value", "n")
+CORRECTNESS_COLUMNS = ("run_id", "dataset", "language", "split", "n", "bits", "items_digest")
+
+
+def correctness_rows(run_id: int, result: RunResult) -> list[tuple[Any, ...]]:
+    """A result's per-example bitsets as run_correctness rows, on the run's evaluation split."""
+    split = str((result.config.get("eval") or {}).get("split", "test"))
+    return [
+        (run_id, dataset, language, split, bits.n, bits.bits, bits.items_digest)
+        for dataset, by_language in result.correctness.items()
+        for language, bits in by_language.items()
+    ]
+
+
+def warnings_json(result: RunResult) -> list[dict[str, str]]:
+    return [w.model_dump() for w in result.warnings]
 
 
 def aware(dt: datetime | None) -> datetime | None:
@@ -103,6 +119,7 @@ def run_out(run: Any, tags: list[str], detail: bool = True) -> RunOut:
         notes=run.notes,
         average=run.average,
         summary=run.summary if detail else None,
+        warnings=run.warnings or [],
         owner_id=run.owner_id,
         owner=getattr(run, "owner", None),
     )
@@ -126,4 +143,6 @@ def experiment_out(exp: Experiment, run_count: int) -> ExperimentOut:
         created_at=aware(exp.created_at),  # type: ignore[arg-type]
         run_count=run_count,
         description=exp.description or "",
+        kind=exp.kind,  # type: ignore[arg-type]
+        spec=exp.spec,
     )

@@ -14,7 +14,16 @@ from sqlalchemy import insert, select
 
 from backend.db import session
 from backend.models import Experiment, Run, RunTag, utcnow
-from backend.store.common import POINT_COLUMNS, SCORE_COLUMNS, finite, insert_many, json_safe
+from backend.store.common import (
+    CORRECTNESS_COLUMNS,
+    POINT_COLUMNS,
+    SCORE_COLUMNS,
+    correctness_rows,
+    finite,
+    insert_many,
+    json_safe,
+    warnings_json,
+)
 from worker.training.config import RunConfig
 from worker.training.results import RunResult
 
@@ -72,7 +81,9 @@ def import_results(
                 select(Experiment.id).where(Experiment.name == experiment_name).order_by(Experiment.id.desc())
             )
             if experiment_id is None:
-                exp = Experiment(name=experiment_name, description="imported results", created_at=now)
+                exp = Experiment(
+                    name=experiment_name, description="imported results", kind="import", created_at=now
+                )
                 s.add(exp)
                 s.flush()
                 experiment_id, created = exp.id, True
@@ -93,13 +104,15 @@ def import_results(
                 finished_at=now,
                 summary=_summary(result),
                 average=_average(config, result),
+                warnings=warnings_json(result),
             )
             for config, result in zip(configs, results, strict=True)
         ]
         s.add_all(rows)
         s.flush()
-        scores, points = [], []
+        scores, points, bits = [], [], []
         for run, result in zip(rows, results, strict=True):
+            bits += correctness_rows(run.id, result)
             scores += [
                 (run.id, sc.dataset, sc.language, sc.split, sc.metric, sc.value, sc.n)
                 for sc in result.scores
@@ -108,6 +121,7 @@ def import_results(
             for p in result.history:
                 points += [(run.id, p.stage, name, p.step, v) for name, v in (("loss", p.loss), ("lr", p.lr))]
         insert_many(s, "scores", SCORE_COLUMNS, scores)
+        insert_many(s, "run_correctness", CORRECTNESS_COLUMNS, bits)
         insert_many(s, "metric_points", POINT_COLUMNS, [p for p in points if finite(p[-1])])
         if tag_list and rows:
             s.execute(insert(RunTag), [{"run_id": r.id, "tag": t} for r in rows for t in tag_list])

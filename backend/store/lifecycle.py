@@ -16,14 +16,17 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import session
-from backend.models import MetricPoint, Run, Score, utcnow
+from backend.models import MetricPoint, Run, RunCorrectness, Score, utcnow
 from backend.schemas import RunOut
 from backend.store.common import (
+    CORRECTNESS_COLUMNS,
     POINT_COLUMNS,
     SCORE_COLUMNS,
+    correctness_rows,
     finite,
     insert_many,
     json_safe,
+    warnings_json,
 )
 from backend.store.runs import create_run, get_run
 from worker.training.config import RunConfig
@@ -150,11 +153,12 @@ def _history_rows(run_id: int, history: Sequence[HistoryPoint]) -> list[tuple[An
 def complete_run(
     run_id: int, result: RunResult, *, attempt: int | None = None, include_history: bool = False
 ) -> None:
-    """Store a finished run: status, summary, average and scores (one batch insert), one transaction.
+    """Store a finished run: status, summary, average, warnings, scores and per-example correctness
+    bitsets (batch inserts), one transaction.
 
     Fenced when `attempt` is given (the worker always gives it): raises LostOwnership, storing
-    nothing, unless that attempt owns the run. The run's earlier scores are replaced, so however
-    often a result is stored the run has one score set. `attempt=None` is for runs never claimed
+    nothing, unless that attempt owns the run. The run's earlier scores and bitsets are replaced, so
+    however often a result is stored the run has one set of each. `attempt=None` is for runs never claimed
     (imports, seeded tests). The run's average is the evaluation summary's.
     `include_history` also stores result.history as loss/lr points (imports; the worker streams them).
     """
@@ -176,14 +180,17 @@ def complete_run(
             heartbeat_at=now,
             summary=summary,
             average=result.summary.average if finite(result.summary.average) else None,
+            warnings=warnings_json(result),
         )
         s.execute(delete(Score).where(Score.run_id == run_id))
+        s.execute(delete(RunCorrectness).where(RunCorrectness.run_id == run_id))
         insert_many(
             s,
             "scores",
             SCORE_COLUMNS,
             [(run_id, sc.dataset, sc.language, sc.split, sc.metric, sc.value, sc.n) for sc in scores],
         )
+        insert_many(s, "run_correctness", CORRECTNESS_COLUMNS, correctness_rows(run_id, result))
         if include_history:
             insert_many(s, "metric_points", POINT_COLUMNS, _history_rows(run_id, result.history))
 

@@ -79,11 +79,13 @@ def create_sweep(
     runs: Sequence[tuple[RunConfig, str, str]],
     tags: Iterable[str] = (),
     owner_id: int | None = None,
+    kind: str = "sweep",
 ) -> tuple[ExperimentOut, list[int]]:
-    """One experiment and all its queued runs, (config, queue, task_id) each, in one transaction."""
+    """One experiment (a sweep or a study) and all its queued runs, (config, queue, task_id) each,
+    in one transaction."""
     tag_list = sorted(set(tags))
     with session() as s:
-        exp = Experiment(name=name, description=description, spec=spec, created_at=utcnow())
+        exp = Experiment(name=name, description=description, kind=kind, spec=spec, created_at=utcnow())
         s.add(exp)
         s.flush()
         rows = [_new_run(cfg, queue, task_id, exp.id, None, owner_id) for cfg, queue, task_id in runs]

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0003"  # TEMPORARY until 0004 (study) is merged: then "0004"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -47,7 +47,9 @@ def upgrade() -> None:
         _run_fk("mlflow_metrics"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mlflow_metrics")),
     )
-    op.create_index("ix_mlflow_metrics_run_key_step", "mlflow_metrics", ["run_id", "key", "step"], unique=False)
+    op.create_index(
+        "ix_mlflow_metrics_run_key_step", "mlflow_metrics", ["run_id", "key", "step"], unique=False
+    )
 
 
 def downgrade() -> None:

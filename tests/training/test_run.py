@@ -188,15 +188,16 @@ def test_americasnli_extra_is_scored_per_language_and_counts_in_the_low_tier(
     assert result.summary.by_resource_tier["low"] == pytest.approx(sum(low) / 11)
     assert result.summary.by_resource_tier["high"] is None  # English is the source, not a target
     # per-item correctness: one record per evaluated set, agreeing with its accuracy, items in file order
-    assert [(c.dataset, c.language, c.split) for c in result.correctness] == [
-        (s.dataset, s.language, s.split) for s in result.scores
-    ]
-    for record, score in zip(result.correctness, result.scores, strict=True):
-        bits = decode_correctness(record.correct)
-        assert record.correct.n == score.n == len(bits)
+    assert sorted((d, lang) for d, by_lang in result.correctness.items() for lang in by_lang) == sorted(
+        (s.dataset, s.language) for s in result.scores
+    )
+    for score in result.scores:
+        record = result.correctness[score.dataset][score.language]
+        bits = decode_correctness(record)
+        assert record.n == score.n == len(bits)
         assert bits.mean() == pytest.approx(score.value)
         ids = [e.id for e in read_local_split(shared_data, score.dataset, "test", score.language)]
-        assert record.correct.items_digest == items_digest(ids)
+        assert record.items_digest == items_digest(ids)
     assert len(result.model_dump_json()) < 40_000  # 25 sets of ~500 items: bits, not lists
     again = RunResult.model_validate_json(result.model_dump_json())
     assert again.correctness == result.correctness

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 # Per-item correctness records live in correctness.py (with their bitset codec); re-exported here
 # because they are part of results.json.
@@ -122,6 +122,13 @@ class AugmentationStats(BaseModel):
     words_changed: int  # summed over all copies
 
 
+# Warning codes the backend acts on (a study excludes runs that carry STUCK_AT_CHANCE).
+STUCK_AT_CHANCE = "stuck_at_chance"  # worker.training.diagnostics: a stage never left chance-level loss
+
+
+Correctness = dict[str, dict[str, CorrectnessBits]]  # dataset → language → bitset of correct items
+
+
 class RunResult(BaseModel):
     config: dict[str, Any]
     status: RunStatus = "succeeded"
@@ -135,6 +142,26 @@ class RunResult(BaseModel):
     augmentation: dict[str, Any] | None = None  # rs_da: examples and words actually changed
     resume: ResumeInfo | None = None  # set when the run went on from a checkpoint
     warnings: list[RunWarning] = Field(default_factory=list)
-    # per evaluated classification set (dataset × language), which test items the run got right;
-    # item ids: the file's `id` field, else the 0-based line index in the split file (data.py)
-    correctness: list[ItemCorrectness] = Field(default_factory=list)
+    # Per-example correctness on the evaluation split, for item-level tests between methods.
+    correctness: Correctness = Field(default_factory=dict)
+
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _plain_warnings(cls, value: Any) -> Any:
+        """A bare string is a warning without a code (code "warning")."""
+        if isinstance(value, list):
+            return [{"code": "warning", "message": w} if isinstance(w, str) else w for w in value]
+        return value
+
+    @field_validator("correctness", mode="before")
+    @classmethod
+    def _correctness_records(cls, value: Any) -> Any:
+        """Also read the record list form, [{dataset, language, split, correct: {n, bits}}]
+        (worker.training.correctness.ItemCorrectness), into dataset → language → bits."""
+        if not isinstance(value, list):
+            return value
+        nested: dict[str, dict[str, Any]] = {}
+        for record in value:
+            item = record.model_dump() if isinstance(record, BaseModel) else record
+            nested.setdefault(item["dataset"], {})[item["language"]] = item["correct"]
+        return nested

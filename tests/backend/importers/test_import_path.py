@@ -12,10 +12,11 @@ from sqlalchemy import select
 from backend import store
 from backend.db import session
 from backend.importers import import_command, import_path
-from backend.models import Run
+from backend.models import Run, RunCorrectness
 from backend.settings import Settings
 from backend.store.imports import import_results
-from worker.training.results import RunResult, Score
+from worker.training.correctness import encode_correctness
+from worker.training.results import RunResult, RunWarning, Score
 
 Builder = Callable[..., Path]
 
@@ -142,13 +143,22 @@ def test_results_json_of_xlt_train_imports_as_it_is(embedded_settings: Settings,
     score = Score(dataset="pawsx", language="de", split="test", metric="accuracy", value=0.7, n=496)
     out = tmp_path / "out"
     out.mkdir()
-    (out / "results.json").write_text(RunResult(config=config, scores=[score]).model_dump_json())
+    result = RunResult(
+        config=config,
+        scores=[score],
+        warnings=[RunWarning(code="stuck_at_chance", message="did not learn")],
+        correctness={"pawsx": {"de": encode_correctness([True, False])}},
+    )
+    (out / "results.json").write_text(result.model_dump_json())
 
     report = import_path(tmp_path)
 
     [run] = store.get_runs(report.run_ids)
     assert (run.name, run.task, run.seed) == ("local", "pawsx", 5)
     assert [s.value for s in store.get_scores(run.id)] == [0.7]
+    assert [w.code for w in run.warnings] == ["stuck_at_chance"]
+    with session() as s:
+        assert s.execute(select(RunCorrectness.language, RunCorrectness.n)).all() == [("de", 2)]
 
 
 @pytest.mark.postgres

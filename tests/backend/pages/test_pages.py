@@ -111,10 +111,6 @@ def test_cancel_and_retry_buttons(client: TestClient):
     assert new_id != run_id and store.get_run(new_id).status == "queued"  # type: ignore[union-attr]
 
 
-def test_experiment_url_opens_its_runs(client: TestClient):
-    assert client.get("/experiments/3", follow_redirects=False).headers["location"] == "/?experiment=3"
-
-
 def test_shared_run_page_shows_results_without_controls(client: TestClient):
     (run_id,) = seed_runs(1)
     created = client.post(

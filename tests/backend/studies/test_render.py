@@ -10,7 +10,7 @@ from backend.studies.render import render_markdown, render_report, render_table
 from backend.studies.render_latex import escape, render_latex
 from backend.studies.report import build_study_report
 from backend.studies.report_models import StudyReport
-from tests.backend.studies.conftest import PLANTED, MakeRuns
+from tests.factories import PLANTED, MakeRuns
 
 
 def test_table_lists_verdicts_tiers_languages_exclusions_and_rules(planted_report: StudyReport) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from backend.studies.report import build_study_report
 from backend.studies.report_models import Estimate, ItemTest, StudyReport
-from tests.backend.studies.conftest import LOW, NULL, PLANTED, MakeRuns
+from tests.factories import LOW, NULL, PLANTED, MakeRuns
 
 
 def test_planted_low_resource_effect_is_found_on_low_and_nowhere_else(planted_report: StudyReport) -> None:

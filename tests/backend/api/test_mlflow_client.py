@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import mlflow
 import pytest
 import uvicorn
@@ -118,6 +119,10 @@ def test_an_unchanged_mlflow_script_records_an_xlt_run(embedded_settings: Settin
     found = client.search_runs([experiment.experiment_id], "metrics.accuracy_de > 0.7 and params.seed = '1'")
     assert [r.info.run_id for r in found] == [run_id]
     assert client.search_runs([experiment.experiment_id], "metrics.accuracy_de > 0.9") == []
+
+    page = httpx.get(f"{live_url}/runs/{run_id}")  # the run page lists the params, mapped or verbatim
+    assert page.status_code == 200
+    assert "train.learning_rate" in page.text and "scheduler" in page.text and "kept verbatim" in page.text
 
     # Beside a trained run in a comparison: its own group, all 15 languages, the same metric.
     trained = store.import_result(fake_result(tiny_config(), {"en": 0.7, "de": 0.6, "sw": 0.5, "th": 0.4}))

@@ -132,3 +132,12 @@ def test_with_accounts_no_token_is_unauthenticated_and_a_viewer_is_permission_de
         f"{API}/runs/update", json={"run_id": run_id, "status": "KILLED"}, headers=accounts["admin"].headers
     )
     assert admin.status_code == 200 and admin.json()["run_info"]["status"] == "KILLED"
+
+
+def test_retrying_an_mlflow_run_without_a_complete_config_is_a_conflict_not_a_crash(
+    client: TestClient,
+) -> None:
+    run_id = _run(client)
+    client.post(f"{API}/runs/log-parameter", json={"run_id": run_id, "key": "lr", "value": "2e-5"})
+    retried = client.post(f"/api/runs/{run_id}/retry")
+    assert retried.status_code == 409 and "logged from MLflow" in retried.json()["message"]

@@ -21,7 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend.access import CurrentUser
 from backend.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized, Unavailable
 from backend.services import mlflow_compat as mlflow
-from backend.services.mlflow_entities import ExperimentOut, KeyValue, MetricIn, MetricOut, MlflowRun, RunInfo
+from backend.services.mlflow_entities import (
+    ExperimentOut,
+    KeyValue,
+    MetricIn,
+    MetricOut,
+    Millis,
+    MlflowRun,
+    RunInfo,
+)
 
 # MLflow's error codes and the HTTP status its server answers each with (mlflow/exceptions.py).
 HTTP_STATUS = {
@@ -132,13 +140,13 @@ class CreateRunIn(_In):
     experiment_id: str = mlflow.DEFAULT_EXPERIMENT_ID
     user_id: str | None = None
     run_name: str | None = None
-    start_time: int | None = None
+    start_time: Millis | None = None
     tags: list[KeyValue] = Field(default_factory=list)
 
 
 class UpdateRunIn(_RunIn):
     status: str | None = None
-    end_time: int | None = None
+    end_time: Millis | None = None
     run_name: str | None = None
 
 

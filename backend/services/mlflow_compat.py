@@ -124,7 +124,15 @@ def _check_key(what: str, key: str) -> None:
         raise Invalid(f"Invalid value \"{key}\" for parameter '{what}' supplied: it must not be a path")
 
 
+def _check_text(what: str, text: str, limit: int) -> None:
+    if len(text) > limit:
+        raise Invalid(f"{what}: value longer than {limit} characters")
+    if "\x00" in text:
+        raise Invalid(f"{what}: value holds a NUL character")
+
+
 def _check_name(what: str, name: str) -> str:
+    _check_text(what, name, MAX_KEY_LENGTH)
     name = name.strip()
     if not name:
         raise Invalid(f"Missing value for required parameter '{what}'")
@@ -346,11 +354,7 @@ def metric_history(
             for step, v in zip(s.steps, s.values, strict=True)
         ]
         return search.page(values, max_results or max(len(values), 1), page_token)
-    offset = 0
-    if page_token:
-        if not page_token.isdigit():
-            raise Invalid(f"Invalid page token '{page_token}'")
-        offset = int(page_token)
+    offset = search.offset(page_token)
     limit = None if max_results is None else max_results + 1
     points = logged_store.metric_history(logged.run.id, key, offset=offset, limit=limit)
     more = max_results is not None and len(points) > max_results
@@ -417,8 +421,8 @@ def create_run(
         raise NotFound(f"No Experiment with id={experiment_id} exists")
     for key, value in tags.items():
         _check_key("key", key)
-        if len(value) > MAX_TAG_VALUE_LENGTH:
-            raise Invalid(f"tag '{key}': value longer than {MAX_TAG_VALUE_LENGTH} characters")
+        _check_text(f"Tag '{key}'", value, MAX_TAG_VALUE_LENGTH)
+    _check_text("run_name", run_name or "", MAX_KEY_LENGTH)
     name = (run_name or tags.get(RUN_NAME_TAG) or "").strip()[:MAX_NAME_LENGTH]
     tags = {**tags, RUN_NAME_TAG: name} if name else dict(tags)
     mapped = config_from_params({})
@@ -446,12 +450,10 @@ def _check_batch(metrics: Sequence[MetricIn], params: Mapping[str, str], tags: M
         _check_key("key", m.key)
     for key, value in params.items():
         _check_key("key", key)
-        if len(value) > MAX_PARAM_VALUE_LENGTH:
-            raise Invalid(f"Param '{key}': value longer than {MAX_PARAM_VALUE_LENGTH} characters")
+        _check_text(f"Param '{key}'", value, MAX_PARAM_VALUE_LENGTH)
     for key, value in tags.items():
         _check_key("key", key)
-        if len(value) > MAX_TAG_VALUE_LENGTH:
-            raise Invalid(f"Tag '{key}': value longer than {MAX_TAG_VALUE_LENGTH} characters")
+        _check_text(f"Tag '{key}'", value, MAX_TAG_VALUE_LENGTH)
 
 
 def _pairs(what: str, items: Sequence[KeyValue]) -> dict[str, str]:

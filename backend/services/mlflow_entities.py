@@ -6,8 +6,13 @@ milliseconds since the epoch; a metric value that is not finite is written "NaN"
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 from pydantic import BaseModel, Field
+
+# What the tables hold: int64 steps and timestamps; run start and end times that are dates (≤ 9999).
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Millis = Annotated[int, Field(ge=0, le=253_402_300_799_999)]
 
 
 class KeyValue(BaseModel):
@@ -73,5 +78,5 @@ class MlflowRun(BaseModel):
 class MetricIn(BaseModel):
     key: str
     value: float
-    timestamp: int
-    step: int = 0
+    timestamp: Int64
+    step: Int64 = 0

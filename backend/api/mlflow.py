@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend.access import CurrentUser
 from backend.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized, Unavailable
 from backend.services import mlflow_compat as mlflow
+from backend.services import mlflow_views as views
 from backend.services.mlflow_entities import (
+    DEFAULT_EXPERIMENT_ID,
     ExperimentOut,
     KeyValue,
     MetricIn,
@@ -137,7 +139,7 @@ class SearchExperimentsIn(SearchIn):
 
 
 class CreateRunIn(_In):
-    experiment_id: str = mlflow.DEFAULT_EXPERIMENT_ID
+    experiment_id: str = DEFAULT_EXPERIMENT_ID
     user_id: str | None = None
     run_name: str | None = None
     start_time: Millis | None = None
@@ -188,17 +190,17 @@ def create_experiment(body: CreateExperimentIn, user: CurrentUser) -> dict[str, 
 
 @router.get("/mlflow/experiments/get", summary="MLflow: an experiment by id")
 def get_experiment(experiment_id: str) -> dict[str, ExperimentOut]:
-    return {"experiment": mlflow.get_experiment(experiment_id)}
+    return {"experiment": views.get_experiment(experiment_id)}
 
 
 @router.get("/mlflow/experiments/get-by-name", summary="MLflow: an experiment by name")
 def get_experiment_by_name(experiment_name: str) -> dict[str, ExperimentOut]:
-    return {"experiment": mlflow.get_experiment_by_name(experiment_name)}
+    return {"experiment": views.get_experiment_by_name(experiment_name)}
 
 
 @router.post("/mlflow/experiments/search", summary="MLflow: search experiments")
 def search_experiments(body: SearchExperimentsIn) -> dict[str, Any]:
-    found, token = mlflow.search_experiments(
+    found, token = views.search_experiments(
         filter_string=body.filter,
         order_by=body.order_by,
         max_results=body.max_results,
@@ -230,12 +232,12 @@ def update_run(body: UpdateRunIn, user: CurrentUser) -> dict[str, RunInfo]:
 
 @router.get("/mlflow/runs/get", summary="MLflow: a run with its params, metrics and tags")
 def get_run(run_id: str | None = None, run_uuid: str | None = None) -> dict[str, MlflowRun]:
-    return {"run": mlflow.get_run(_RunIn(run_id=run_id, run_uuid=run_uuid).id)}
+    return {"run": views.get_run(_RunIn(run_id=run_id, run_uuid=run_uuid).id)}
 
 
 @router.post("/mlflow/runs/search", summary="MLflow: search runs")
 def search_runs(body: SearchRunsIn) -> dict[str, Any]:
-    found, token = mlflow.search_runs(
+    found, token = views.search_runs(
         body.experiment_ids,
         filter_string=body.filter,
         order_by=body.order_by,
@@ -286,7 +288,7 @@ def get_metric_history(
     page_token: str | None = None,
 ) -> dict[str, Any]:
     metrics: list[MetricOut]
-    metrics, token = mlflow.metric_history(
+    metrics, token = views.metric_history(
         _RunIn(run_id=run_id, run_uuid=run_uuid).id,
         metric_key,
         max_results=max_results,

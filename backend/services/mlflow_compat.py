@@ -1,5 +1,7 @@
-"""MLflow-compatible logging: the use cases behind /api/2.0/mlflow, so that a script calling
-`mlflow.set_tracking_uri("http://xlt-lab:8000")` records into XLT Lab unchanged.
+"""MLflow-compatible logging, the writing side: the use cases behind /api/2.0/mlflow that create
+experiments and runs and log to them, so that a script calling
+`mlflow.set_tracking_uri("http://xlt-lab:8000")` records into XLT Lab unchanged. Reads (get, search,
+metric history) are backend.services.mlflow_views.
 
     experiments   MLflow experiments are XLT experiments (string ids of the same numbers); MLflow's
                   "Default" experiment "0" is XLT Lab's "no experiment"
@@ -7,12 +9,11 @@
                   worker), running until the script ends it; its params, tags and metric values are
                   kept verbatim, and its config, per-language scores, loss history, summary and
                   average are derived from them (backend.services.mlflow_mapping) after every call
-    reads         any XLT run reads as an MLflow run: a trained run's params are its flattened config
-                  and its metrics its scores (`accuracy_de`) and average
+    user tags     also become XLT tags (`team=nlp`), following their latest value; every such run
+                  carries the XLT tag `mlflow`
 
-Who may: everyone signed in reads; members create experiments and runs; writes to a run need its
-owner or an admin (backend.services.permissions), as for XLT's own runs. Runs XLT Lab trained take
-no MLflow writes.
+Who may: members create experiments and runs; writes to a run need its owner or an admin
+(backend.services.permissions), as for XLT's own runs. Runs XLT Lab trained take no MLflow writes.
 """
 
 from __future__ import annotations
@@ -20,27 +21,22 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from backend import store
 from backend.errors import Conflict, Invalid, NotFound
-from backend.run_configs import flatten_config
-from backend.run_ids import MAX_RUN_ID
-from backend.schemas import ExperimentOut as XltExperiment
-from backend.schemas import Principal, ScoreOut
-from backend.services import mlflow_search as search
+from backend.schemas import Principal
 from backend.services.mlflow_entities import (
-    ExperimentOut,
+    DEFAULT_EXPERIMENT_NAME,
+    NOTE_TAG,
+    RUN_NAME_TAG,
     KeyValue,
     MetricIn,
-    MetricOut,
     MlflowRun,
-    RunData,
     RunInfo,
+    experiment_number,
 )
 from backend.services.mlflow_mapping import (
-    TO_MLFLOW_STATUS,
     TO_XLT_STATUS,
     MappedConfig,
     config_from_params,
@@ -51,17 +47,13 @@ from backend.services.mlflow_mapping import (
     scores_from_metrics,
     summary_of,
 )
+from backend.services.mlflow_views import get_run, logged_run, run_info
 from backend.services.permissions import require_owner, require_role
 from backend.store import mlflow_runs as logged_store
 from backend.store.common import MLFLOW_QUEUE
 from backend.store.mlflow_runs import LoggedRun, MetricValue, ms_to_datetime
 from worker.training.results import FINISHED_STATUSES
 
-DEFAULT_EXPERIMENT_ID = "0"
-DEFAULT_EXPERIMENT_NAME = "Default"
-NOTE_TAG = "mlflow.note.content"  # MLflow's description of an experiment or run
-RUN_NAME_TAG = "mlflow.runName"
-USER_TAG = "mlflow.user"
 XLT_TAG = "mlflow"  # every run logged from MLflow carries this XLT tag (the runs list filters on it)
 # MLflow's own limits (mlflow/utils/validation.py), so a script that works against MLflow works here.
 MAX_KEY_LENGTH = 250
@@ -70,44 +62,13 @@ MAX_TAG_VALUE_LENGTH = 8000
 MAX_BATCH = {"metrics": 1000, "params": 100, "tags": 100}
 MAX_NAME_LENGTH = 200  # runs.name and experiments.name
 _KEY = re.compile(r"^[\w\-./ :]+$")
-RUN_ATTRIBUTES = {"run_id", "run_name", "status", "start_time", "end_time", "user_id", "experiment_id"}
-EXPERIMENT_ATTRIBUTES = {"experiment_id", "name", "creation_time", "last_update_time"}
 
 
 class AlreadyExists(Conflict):
     """An experiment of that name exists (MLflow: RESOURCE_ALREADY_EXISTS)."""
 
 
-@dataclass(frozen=True)
-class LoggedValues:
-    """What an MLflow script logged to a run, for its run page: every param (and the config field it
-    set, if any), the tags, and the latest value of each metric that is neither a score nor history."""
-
-    params: list[tuple[str, str, str | None]] = field(default_factory=list)
-    tags: list[tuple[str, str]] = field(default_factory=list)
-    metrics: list[tuple[str, float, int]] = field(default_factory=list)
-
-
-# ── ids, names, keys ─────────────────────────────────────────────────────────────────────────────
-
-
-def _ms(dt: datetime | None) -> int | None:
-    return None if dt is None else int(dt.timestamp() * 1000)
-
-
-def _run_number(run_id: str) -> int:
-    if not (run_id.isascii() and run_id.isdigit()) or int(run_id) > MAX_RUN_ID:
-        raise NotFound(f"Run with id={run_id} not found")
-    return int(run_id)
-
-
-def _experiment_number(experiment_id: str) -> int | None:
-    """None for MLflow's Default experiment ("0": runs of no experiment)."""
-    if experiment_id == DEFAULT_EXPERIMENT_ID:
-        return None
-    if not (experiment_id.isascii() and experiment_id.isdigit()) or int(experiment_id) > MAX_RUN_ID:
-        raise NotFound(f"No Experiment with id={experiment_id} exists")
-    return int(experiment_id)
+# ── names and keys ───────────────────────────────────────────────────────────────────────────────
 
 
 def _check_key(what: str, key: str) -> None:
@@ -150,18 +111,6 @@ def _xlt_tag(key: str, value: str) -> str | None:
 
 # ── experiments ──────────────────────────────────────────────────────────────────────────────────
 
-_DEFAULT = ExperimentOut(
-    experiment_id=DEFAULT_EXPERIMENT_ID, name=DEFAULT_EXPERIMENT_NAME, creation_time=0, last_update_time=0
-)
-
-
-def _experiment(exp: XltExperiment) -> ExperimentOut:
-    created = _ms(exp.created_at)
-    tags = [KeyValue(key=NOTE_TAG, value=exp.description)] if exp.description else []
-    return ExperimentOut(
-        experiment_id=str(exp.id), name=exp.name, creation_time=created, last_update_time=created, tags=tags
-    )
-
 
 def create_experiment(name: str, *, tags: Mapping[str, str] = {}, actor: Principal) -> str:  # noqa: B006
     """A new XLT experiment; its MLflow id. Raises AlreadyExists when the name is taken."""
@@ -172,220 +121,11 @@ def create_experiment(name: str, *, tags: Mapping[str, str] = {}, actor: Princip
     return str(logged_store.create_experiment(name, tags.get(NOTE_TAG, "")).id)
 
 
-def get_experiment(experiment_id: str) -> ExperimentOut:
-    number = _experiment_number(experiment_id)
-    if number is None:
-        return _DEFAULT
-    exp = store.get_experiment(number)
-    if exp is None:
-        raise NotFound(f"No Experiment with id={experiment_id} exists")
-    return _experiment(exp)
-
-
-def get_experiment_by_name(name: str) -> ExperimentOut:
-    exp = logged_store.experiment_by_name(name)
-    if exp is not None:
-        return _experiment(exp)
-    if name == DEFAULT_EXPERIMENT_NAME:
-        return _DEFAULT
-    raise NotFound(f"Could not find experiment with name '{name}'")
-
-
-def _experiment_record(exp: ExperimentOut) -> search.Record:
-    attributes: dict[str, str | float | None] = {
-        "experiment_id": exp.experiment_id,
-        "name": exp.name,
-        "creation_time": exp.creation_time,
-        "last_update_time": exp.last_update_time,
-    }
-    return search.Record(attributes=attributes, tags={t.key: t.value for t in exp.tags})
-
-
-def search_experiments(
-    *,
-    filter_string: str | None = None,
-    order_by: Sequence[str] = (),
-    max_results: int = 1000,
-    page_token: str | None = None,
-    deleted_only: bool = False,
-) -> tuple[list[ExperimentOut], str | None]:
-    """Every experiment (newest first, Default last) matching the filter; XLT Lab deletes none."""
-    clauses = search.parse_filter(filter_string, EXPERIMENT_ATTRIBUTES)
-    if deleted_only:
-        return [], None
-    found = [_experiment(e) for e in store.list_experiments()]
-    if logged_store.experiment_by_name(DEFAULT_EXPERIMENT_NAME) is None:
-        found.append(_DEFAULT)
-    records = [_experiment_record(e) for e in found]
-    kept = [(e, r) for e, r in zip(found, records, strict=True) if search.matches(clauses, r)]
-    ordered = search.order([e for e, _ in kept], [r for _, r in kept], order_by, EXPERIMENT_ATTRIBUTES)
-    return search.page(ordered, max_results, page_token)
-
-
-# ── runs: reading ────────────────────────────────────────────────────────────────────────────────
-
-
-def _info(logged: LoggedRun) -> RunInfo:
-    run = logged.run
-    exp = DEFAULT_EXPERIMENT_ID if run.experiment_id is None else str(run.experiment_id)
-    return RunInfo(
-        run_id=str(run.id),
-        run_uuid=str(run.id),
-        experiment_id=exp,
-        run_name=run.name,
-        user_id=run.owner or logged.tags.get(USER_TAG, ""),
-        status=TO_MLFLOW_STATUS[run.status],
-        start_time=_ms(run.started_at or run.created_at),
-        end_time=_ms(run.finished_at) if run.status in FINISHED_STATUSES else None,
-        artifact_uri=f"mlflow-artifacts:/{exp}/{run.id}/artifacts",  # refused: XLT Lab keeps no artifacts
-    )
-
-
-def _score_key(score: ScoreOut, task: str) -> str:
-    """'accuracy_de' for the task's test split; dataset and split prefixed otherwise."""
-    dataset = "" if score.dataset == task else f"{score.dataset}."
-    split = "" if score.split == "test" else f"{score.split}_"
-    return f"{dataset}{split}{score.metric}_{score.language}"
-
-
-def _trained_data(logged: LoggedRun, scores: list[ScoreOut]) -> RunData:
-    """MLflow's view of a run XLT Lab trained: config as params, scores and average as metrics."""
-    run = logged.run
-    when = _ms(run.finished_at or run.created_at) or 0
-    metrics = [MetricOut.of(_score_key(s, run.task), s.value, when, 0) for s in scores]
-    if run.average is not None:
-        metrics.append(MetricOut.of("average", run.average, when, 0))
-    params = [KeyValue(key=k, value=str(v)) for k, v in flatten_config(run.config).items() if v is not None]
-    tags = [KeyValue(key=RUN_NAME_TAG, value=run.name)]
-    tags += [KeyValue(key=k, value=v) for k, _, v in (t.partition("=") for t in run.tags)]
-    return RunData(metrics=metrics, params=params, tags=tags)
-
-
-def _logged_data(logged: LoggedRun) -> RunData:
-    tags = dict(logged.tags)
-    tags[RUN_NAME_TAG] = logged.run.name
-    return RunData(
-        metrics=[MetricOut.of(m.key, m.value, m.timestamp, m.step) for m in logged.latest],
-        params=[KeyValue(key=k, value=v) for k, v in sorted(logged.params.items())],
-        tags=[KeyValue(key=k, value=v) for k, v in sorted(tags.items())],
-    )
-
-
-def _entity(logged: LoggedRun, scores: list[ScoreOut] | None = None) -> MlflowRun:
-    if logged.queue == MLFLOW_QUEUE:
-        return MlflowRun(info=_info(logged), data=_logged_data(logged))
-    return MlflowRun(info=_info(logged), data=_trained_data(logged, scores or []))
-
-
-def _logged(run_id: str) -> LoggedRun:
-    logged = logged_store.logged_run(_run_number(run_id))
-    if logged is None:
-        raise NotFound(f"Run with id={run_id} not found")
-    return logged
-
-
-def get_run(run_id: str) -> MlflowRun:
-    logged = _logged(run_id)
-    scores = [] if logged.queue == MLFLOW_QUEUE else logged_store.scores_of([logged.run.id])[logged.run.id]
-    return _entity(logged, scores)
-
-
-def _run_record(run: MlflowRun) -> search.Record:
-    info = run.info
-    attributes: dict[str, str | float | None] = {
-        "run_id": info.run_id,
-        "run_name": info.run_name,
-        "status": info.status,
-        "user_id": info.user_id,
-        "experiment_id": info.experiment_id,
-        "start_time": info.start_time,
-        "end_time": info.end_time,
-    }
-    metrics = {m.key: float(m.value) for m in run.data.metrics}
-    return search.Record(
-        attributes=attributes,
-        metrics=metrics,
-        params={p.key: p.value for p in run.data.params},
-        tags={t.key: t.value for t in run.data.tags},
-    )
-
-
-def search_runs(
-    experiment_ids: Sequence[str],
-    *,
-    filter_string: str | None = None,
-    order_by: Sequence[str] = (),
-    max_results: int = 1000,
-    page_token: str | None = None,
-    deleted_only: bool = False,
-) -> tuple[list[MlflowRun], str | None]:
-    """Runs of these experiments matching the filter, newest first unless ordered otherwise."""
-    clauses = search.parse_filter(filter_string, RUN_ATTRIBUTES)
-    numbers: list[int | None] = []
-    for experiment_id in experiment_ids:
-        try:
-            numbers.append(_experiment_number(experiment_id))
-        except NotFound:
-            continue  # MLflow answers an unknown experiment with no runs
-    if deleted_only:
-        return [], None
-    logged = logged_store.logged_runs(logged_store.run_ids_in(numbers))
-    scores = logged_store.scores_of([r.run.id for r in logged if r.queue != MLFLOW_QUEUE])
-    runs = [_entity(r, scores.get(r.run.id)) for r in logged]
-    records = [_run_record(r) for r in runs]
-    kept = [(r, rec) for r, rec in zip(runs, records, strict=True) if search.matches(clauses, rec)]
-    ordered = search.order([r for r, _ in kept], [rec for _, rec in kept], order_by, RUN_ATTRIBUTES)
-    return search.page(ordered, max_results, page_token)
-
-
-def metric_history(
-    run_id: str, key: str, *, max_results: int | None = None, page_token: str | None = None
-) -> tuple[list[MetricOut], str | None]:
-    """Every logged value of one metric (a trained run: its history series of that name)."""
-    logged = _logged(run_id)
-    if not key:
-        raise Invalid("Missing value for required parameter 'metric_key'")
-    if logged.queue != MLFLOW_QUEUE:
-        when = _ms(logged.run.finished_at or logged.run.created_at) or 0
-        series = store.get_history(logged.run.id, max_points=10**9, names=[key])
-        values = [
-            MetricOut.of(key, v, when, step)
-            for s in series
-            for step, v in zip(s.steps, s.values, strict=True)
-        ]
-        return search.page(values, max_results or max(len(values), 1), page_token)
-    offset = search.offset(page_token)
-    limit = None if max_results is None else max_results + 1
-    points = logged_store.metric_history(logged.run.id, key, offset=offset, limit=limit)
-    more = max_results is not None and len(points) > max_results
-    points = points[:max_results] if more else points
-    token = str(offset + len(points)) if more else None
-    return [MetricOut.of(p.key, p.value, p.timestamp, p.step) for p in points], token
-
-
-def logged_values(run_id: int) -> LoggedValues | None:
-    """What the run page lists of a run logged from MLflow (None for any other run)."""
-    logged = logged_store.logged_run(run_id)
-    if logged is None or logged.queue != MLFLOW_QUEUE:
-        return None
-    used = config_from_params(logged.params, score_languages(m.key for m in logged.latest)).used
-    kept = [
-        (m.key, m.value, m.step)
-        for m in logged.latest
-        if score_key(m.key) is None and history_name(m.key) not in logged.history_names
-    ]
-    return LoggedValues(
-        params=[(k, v, used.get(k)) for k, v in sorted(logged.params.items())],
-        tags=sorted(logged.tags.items()),
-        metrics=kept,
-    )
-
-
 # ── runs: writing ────────────────────────────────────────────────────────────────────────────────
 
 
 def _writable(run_id: str, actor: Principal, doing: str) -> LoggedRun:
-    logged = _logged(run_id)
+    logged = logged_run(run_id)
     if logged.queue != MLFLOW_QUEUE:
         raise Invalid(
             f"Run with id={run_id} was trained by XLT Lab, not logged from MLflow: it takes no MLflow writes"
@@ -416,7 +156,7 @@ def create_run(
 ) -> MlflowRun:
     """A running XLT run in that experiment (Default: none), owned by the caller."""
     require_role(actor, "member", "logging a run")
-    number = _experiment_number(experiment_id)
+    number = experiment_number(experiment_id)
     if number is not None and store.get_experiment(number) is None:
         raise NotFound(f"No Experiment with id={experiment_id} exists")
     for key, value in tags.items():
@@ -564,4 +304,4 @@ def update_run(
         log_batch(run_id, tags=[KeyValue(key=RUN_NAME_TAG, value=run_name.strip())], actor=actor)
     if values:
         logged_store.update_logged_run(logged.run.id, **values)
-    return _info(_logged(run_id))
+    return run_info(logged_run(run_id))

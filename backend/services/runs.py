@@ -32,7 +32,7 @@ from backend.schemas import (
     SweepCreated,
     UserOut,
 )
-from backend.services.mlflow_compat import LoggedValues, logged_values
+from backend.services.mlflow_views import LoggedValues, logged_values
 from backend.services.permissions import require_owner, require_role
 from backend.settings import get_settings
 from backend.store import users as user_store

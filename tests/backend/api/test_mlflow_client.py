@@ -17,7 +17,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from backend import store
-from backend.services import compare, mlflow_compat, runs
+from backend.services import compare, mlflow_views, runs
 from backend.settings import Settings
 from tests.factories import Account, fake_result, tiny_config
 from worker.training.languages import DATASET_LANGUAGES
@@ -98,7 +98,7 @@ def _check_recorded(run_id: int) -> None:
     )
     (loss,) = runs.get_history(run_id)
     assert (loss.name, loss.stage, loss.steps, loss.values) == ("loss", "task", list(range(1, 21)), LOSS)
-    logged = mlflow_compat.logged_values(run_id)
+    logged = mlflow_views.logged_values(run_id)
     assert logged is not None
     assert ("scheduler", "linear", None) in logged.params
     assert ("lr", "2e-05", "train.learning_rate") in logged.params

@@ -4,7 +4,7 @@ and a metric that turns out to be stepped keeps its step-0 value in the history.
 from __future__ import annotations
 
 from backend import store
-from backend.services import mlflow_compat
+from backend.services import mlflow_compat, mlflow_views
 from backend.services.accounts import LOCAL_ADMIN
 from backend.services.mlflow_entities import KeyValue, MetricIn
 from backend.settings import Settings
@@ -30,7 +30,7 @@ def test_a_metric_logged_at_step_0_then_at_later_steps_is_history_from_step_0(
         )
     (series,) = store.get_history(int(run_id))
     assert (series.name, series.steps, series.values) == ("dev_f1", [0, 1, 2], [0.5, 0.6, 0.7])
-    values, _ = mlflow_compat.metric_history(run_id, "dev_f1")
+    values, _ = mlflow_views.metric_history(run_id, "dev_f1")
     assert [(m.step, m.value) for m in values] == [(0, 0.5), (1, 0.6), (2, 0.7)]
 
 
@@ -47,4 +47,4 @@ def test_mlflow_tags_follow_their_latest_value_in_xlt_tags_and_the_run_name(
     assert run is not None and run.tags == ["mine", "mlflow", "team=cv"] and run.name == "second"
     mlflow_compat.delete_tag(run_id, "team", actor=LOCAL_ADMIN)
     assert store.get_run(int(run_id)).tags == ["mine", "mlflow"]  # type: ignore[union-attr]
-    assert "team" not in {t.key for t in mlflow_compat.get_run(run_id).data.tags}
+    assert "team" not in {t.key for t in mlflow_views.get_run(run_id).data.tags}

@@ -125,7 +125,7 @@ def create_experiment(name: str, *, tags: Mapping[str, str] = {}, actor: Princip
 
 
 def _writable(run_id: str, actor: Principal, doing: str) -> LoggedRun:
-    logged = logged_run(run_id)
+    logged = logged_run(run_id, with_metrics=False)
     if logged.queue != MLFLOW_QUEUE:
         raise Invalid(
             f"Run with id={run_id} was trained by XLT Lab, not logged from MLflow: it takes no MLflow writes"
@@ -227,29 +227,33 @@ def log_batch(
         )
     new_params = {k: v for k, v in param_map.items() if k not in logged.params}
     values = [MetricValue(key=m.key, value=m.value, timestamp=m.timestamp, step=m.step) for m in metrics]
-    latest = {m.key: m for m in logged.latest}
-    for m in values:
-        if _newer(m, latest.get(m.key)):
-            latest[m.key] = m
     run = logged.run
     name = tag_map.get(RUN_NAME_TAG, run.name).strip()[:MAX_NAME_LENGTH] or run.name
     run_values: dict[str, object] = {}
     scores = None
     if new_params or any(score_key(m.key) for m in values) or name != run.name:
-        all_params = {**logged.params, **new_params}
-        mapped = config_from_params(all_params, score_languages(latest))
+        # The per-language metrics' latest values (logged before, or now) make the scores.
+        earlier = [k for k in logged_store.metric_keys(run.id) if score_key(k)]
+        latest = {m.key: m for m in logged_store.latest_values(run.id, earlier)}
+        for m in values:
+            if score_key(m.key) and _newer(m, latest.get(m.key)):
+                latest[m.key] = m
+        mapped = config_from_params({**logged.params, **new_params}, score_languages(latest))
         scores = scores_from_metrics({k: m.value for k, m in latest.items()}, mapped)
         summary = summary_of(scores, mapped)
         average = summary.average if summary.average is not None and math.isfinite(summary.average) else None
         run_values = {**_derived(mapped, name), "name": name, "summary": summary.model_dump(mode="json")}
         run_values["average"] = average
     history = [(history_name(m.key), m.step, m.value) for m in values if is_history(m.key, m.step)]
-    stepped = {m.key: history_name(m.key) for m in values if m.step > 0 and is_history(m.key, m.step)}
-    backfill = {
-        key: series
-        for key, series in stepped.items()
-        if series not in logged.history_names and series not in ("loss", "lr")
+    # A metric first logged at step 0 joins the history once it is logged at a later step: with the
+    # step-0 value, unless its series exists already (losses and learning rates always have theirs).
+    stepped = {
+        m.key: history_name(m.key)
+        for m in values
+        if m.step > 0 and is_history(m.key, m.step) and history_name(m.key) not in ("loss", "lr")
     }
+    present = logged_store.series_present(run.id, stepped.values())
+    backfill = {key: series for key, series in stepped.items() if series not in present}
     removed = [t for k, v in tag_map.items() if k in logged.tags and (t := _xlt_tag(k, logged.tags[k]))]
     logged_store.record_batch(
         run.id,
@@ -304,4 +308,4 @@ def update_run(
         log_batch(run_id, tags=[KeyValue(key=RUN_NAME_TAG, value=run_name.strip())], actor=actor)
     if values:
         logged_store.update_logged_run(logged.run.id, **values)
-    return run_info(logged_run(run_id))
+    return run_info(logged_run(run_id, with_metrics=False))

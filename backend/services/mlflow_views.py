@@ -180,8 +180,8 @@ def _entity(logged: LoggedRun, scores: list[ScoreOut] | None = None) -> MlflowRu
     return MlflowRun(info=run_info(logged), data=_trained_data(logged, scores or []))
 
 
-def logged_run(run_id: str) -> LoggedRun:
-    logged = logged_store.logged_run(run_number(run_id))
+def logged_run(run_id: str, *, with_metrics: bool = True) -> LoggedRun:
+    logged = logged_store.logged_run(run_number(run_id), with_metrics=with_metrics)
     if logged is None:
         raise NotFound(f"Run with id={run_id} not found")
     return logged

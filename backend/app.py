@@ -27,6 +27,7 @@ import backend.pages
 from backend.access import install_access
 from backend.api import api_router, health_router
 from backend.api.errors import domain_error_json, http_error_json, validation_error_json, validation_message
+from backend.api.mlflow import router as mlflow_router
 from backend.db import is_unavailable
 from backend.errors import DomainError, Unavailable
 from backend.pages.errors import error_page
@@ -80,6 +81,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_access(app)
     app.include_router(api_router)
+    app.include_router(mlflow_router)  # /api/2.0/mlflow: MLflow-compatible logging
     app.include_router(health_router)
     app.include_router(backend.pages.router)
     STATIC.mkdir(parents=True, exist_ok=True)

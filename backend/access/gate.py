@@ -45,10 +45,14 @@ def login_redirect(scope: Scope) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
-def unauthorized(message: str) -> JSONResponse:
-    return JSONResponse(
-        {"message": message, "detail": message}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
-    )
+MLFLOW_PREFIX = "/api/2.0/mlflow"  # MLflow's client reads `error_code` (backend.api.mlflow)
+
+
+def unauthorized(message: str, path: str = "") -> JSONResponse:
+    body = {"message": message, "detail": message}
+    if path.startswith(MLFLOW_PREFIX):
+        body["error_code"] = "UNAUTHENTICATED"
+    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def resolve(scope: Scope, headers: Headers) -> tuple[Principal | None, str]:
@@ -89,7 +93,7 @@ class AccessGate:
         path = scope["path"]
         if principal is None and not is_public(path):
             json = scope["type"] == "websocket" or wants_json(path, headers)
-            response: Response = unauthorized(why) if json else login_redirect(scope)
+            response: Response = unauthorized(why, path) if json else login_redirect(scope)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -31,7 +31,9 @@ def config_rows(config: dict[str, Any]) -> list[tuple[str, str]]:
     for key in ("task", "model", "source_language"):
         rows.append((key, str(config.get(key, ""))))
     for section in ("data", "intermediate", "robust", "train", "eval"):
-        values = config.get(section)
+        if section not in config:  # a partial config (an MLflow run's): not given is not "off"
+            continue
+        values = config[section]
         if values is None:
             rows.append((section, "off"))
             continue
@@ -74,6 +76,7 @@ def run_view(details: RunDetails) -> dict[str, Any]:
         "queue_note": details.queue_note,
         "max_attempts": details.max_attempts,
         "config_rows": config_rows(run.config),
+        "logged": details.logged,
     }
 
 

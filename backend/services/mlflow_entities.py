@@ -6,8 +6,23 @@ milliseconds since the epoch; a metric value that is not finite is written "NaN"
 from __future__ import annotations
 
 import math
+from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
+
+from backend.errors import NotFound
+from backend.run_ids import MAX_RUN_ID
+
+DEFAULT_EXPERIMENT_ID = "0"  # MLflow's "Default" experiment: XLT Lab's runs of no experiment
+DEFAULT_EXPERIMENT_NAME = "Default"
+NOTE_TAG = "mlflow.note.content"  # MLflow's description of an experiment or run
+RUN_NAME_TAG = "mlflow.runName"
+USER_TAG = "mlflow.user"
+
+# What the tables hold: int64 steps and timestamps; run start and end times that are dates (≤ 9999).
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Millis = Annotated[int, Field(ge=0, le=253_402_300_799_999)]
 
 
 class KeyValue(BaseModel):
@@ -73,5 +88,27 @@ class MlflowRun(BaseModel):
 class MetricIn(BaseModel):
     key: str
     value: float
-    timestamp: int
-    step: int = 0
+    timestamp: Int64
+    step: Int64 = 0
+
+
+# ── ids: MLflow's strings, XLT's numbers ─────────────────────────────────────────────────────────
+
+
+def ms(dt: datetime | None) -> int | None:
+    return None if dt is None else int(dt.timestamp() * 1000)
+
+
+def run_number(run_id: str) -> int:
+    if not (run_id.isascii() and run_id.isdigit()) or int(run_id) > MAX_RUN_ID:
+        raise NotFound(f"Run with id={run_id} not found")
+    return int(run_id)
+
+
+def experiment_number(experiment_id: str) -> int | None:
+    """None for MLflow's Default experiment ("0": runs of no experiment)."""
+    if experiment_id == DEFAULT_EXPERIMENT_ID:
+        return None
+    if not (experiment_id.isascii() and experiment_id.isdigit()) or int(experiment_id) > MAX_RUN_ID:
+        raise NotFound(f"No Experiment with id={experiment_id} exists")
+    return int(experiment_id)

@@ -230,10 +230,15 @@ def page(items: list[T], max_results: int, page_token: str | None) -> tuple[list
     """One page and the token of the next (an offset written out), or None at the end."""
     if max_results < 1 or max_results > 50_000:
         raise Invalid(f"Invalid value {max_results} for parameter 'max_results': must be 1 to 50000")
-    start = 0
-    if page_token:
-        if not page_token.isdigit():
-            raise Invalid(f"Invalid page token '{page_token}'")
-        start = int(page_token)
+    start = offset(page_token)
     end = start + max_results
     return items[start:end], (str(end) if end < len(items) else None)
+
+
+def offset(page_token: str | None) -> int:
+    """Where a page token says the next page starts (tokens are offsets written out)."""
+    if not page_token:
+        return 0
+    if not (page_token.isascii() and page_token.isdigit()) or len(page_token) > 12:
+        raise Invalid(f"Invalid page token '{page_token[:40]}'")
+    return int(page_token)

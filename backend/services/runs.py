@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
+
 from backend import queue, store
 from backend.errors import Conflict, Invalid, NotFound
 from backend.run_configs import validate_config, validate_sweep
@@ -30,6 +32,7 @@ from backend.schemas import (
     SweepCreated,
     UserOut,
 )
+from backend.services.mlflow_views import LoggedValues, logged_values
 from backend.services.permissions import require_owner, require_role
 from backend.settings import get_settings
 from backend.store import users as user_store
@@ -145,7 +148,12 @@ def retry_run(run_id: int, *, actor: Principal) -> RunCreated:
     whoever retried it. Members retry their own runs; admins any."""
     run = get_run(run_id)
     require_owner(actor, run.owner_id, f"retrying run {run_id}")
-    config = RunConfig.model_validate(run.config)
+    try:
+        config = RunConfig.model_validate(run.config)
+    except ValidationError as exc:  # an MLflow script's run whose params made no complete config
+        raise Conflict(
+            f"run {run_id} has no complete config to train again (it was logged from MLflow)"
+        ) from exc
     return _submit(config, experiment_id=run.experiment_id, tags=run.tags, retry_of=run_id, owner_id=actor.id)
 
 
@@ -209,12 +217,14 @@ class RunsTable:
 
 @dataclass(frozen=True)
 class RunDetails:
-    """One run with its scores and (down-sampled) loss/lr/dev series, and the attempts it may take."""
+    """One run with its scores and (down-sampled) loss/lr/dev series, and the attempts it may take;
+    `logged`: what an MLflow script logged to it verbatim (None for runs XLT Lab trained)."""
 
     run: RunOut
     scores: list[ScoreOut]
     history: list[MetricSeries] = field(default_factory=list)
     max_attempts: int = 3
+    logged: LoggedValues | None = None
 
     @property
     def queue_note(self) -> str | None:
@@ -226,6 +236,8 @@ class RunDetails:
             return f"waiting for the queue{why}; sent as soon as the broker answers"
         if run.status == "queued" and run.attempts:
             return f"{run.error_message or 're-queued'} (attempt {run.attempts} of {self.max_attempts} done)"
+        if run.status == "running" and self.logged is not None:
+            return "logging from an MLflow script: it ends the run"
         if run.status == "running":
             return f"attempt {run.attempts} of {self.max_attempts}"
         return None
@@ -306,5 +318,9 @@ def run_details(run_id: int, *, history_points: int = 500, with_history: bool = 
     run = get_run(run_id)
     history = store.get_history(run_id, max_points=history_points) if with_history else []
     return RunDetails(
-        run=run, scores=store.get_scores(run_id), history=history, max_attempts=get_settings().max_attempts
+        run=run,
+        scores=store.get_scores(run_id),
+        history=history,
+        max_attempts=get_settings().max_attempts,
+        logged=logged_values(run_id),
     )

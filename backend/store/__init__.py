@@ -13,6 +13,8 @@ worker stopped beating back in the queue (reap_stale_runs).
     studies.py      a study's runs, scores and bitsets, one query each
     share_links.py  read-only share links
     users.py        accounts and API tokens (imported as `backend.store.users`)
+    mlflow_runs.py  runs logged through MLflow's API: what scripts sent, verbatim, and the XLT view
+                    derived from it (imported as `backend.store.mlflow_runs`)
     common.py       column sets, row → pydantic, driver-level batch inserts
 """
 

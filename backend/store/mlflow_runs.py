@@ -152,17 +152,19 @@ def create_logged_run(
         return run.id
 
 
-def _latest(s: Any, run_ids: Sequence[int]) -> dict[int, list[MetricValue]]:
-    """Each metric's latest value per run: highest step, then latest timestamp (MLflow's rule)."""
+def _latest(
+    s: Any, run_ids: Sequence[int], keys: Sequence[str] | None = None
+) -> dict[int, list[MetricValue]]:
+    """Each metric's (or each of `keys`') latest value per run: highest step, then latest timestamp
+    (MLflow's rule)."""
     m = MlflowMetric
     rank = (
         func.row_number()
         .over(partition_by=(m.run_id, m.key), order_by=(m.step.desc(), m.timestamp.desc(), m.id.desc()))
         .label("rank")
     )
-    ranked = (
-        select(m.run_id, m.key, m.value, m.timestamp, m.step, rank).where(m.run_id.in_(run_ids)).subquery()
-    )
+    conds = [m.run_id.in_(run_ids)] + ([m.key.in_(list(keys))] if keys is not None else [])
+    ranked = select(m.run_id, m.key, m.value, m.timestamp, m.step, rank).where(*conds).subquery()
     out: dict[int, list[MetricValue]] = {rid: [] for rid in run_ids}
     rows = s.connection().execute(select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.key))
     for rid, key, value, ts, step, _ in rows:
@@ -170,8 +172,10 @@ def _latest(s: Any, run_ids: Sequence[int]) -> dict[int, list[MetricValue]]:
     return out
 
 
-def logged_runs(run_ids: Sequence[int]) -> list[LoggedRun]:
-    """Runs by id in the order asked (unknown ids skipped), each with its params, tags, latest metrics."""
+def logged_runs(run_ids: Sequence[int], *, with_metrics: bool = True) -> list[LoggedRun]:
+    """Runs by id in the order asked (unknown ids skipped), each with its params and tags, and (unless
+    `with_metrics` is False: a write needs neither, and they cost a pass over the run's metric values)
+    each metric's latest value and the run's history series."""
     if not run_ids:
         return []
     ids = list(run_ids)
@@ -192,11 +196,13 @@ def logged_runs(run_ids: Sequence[int]) -> list[LoggedRun]:
         ):
             tags[rid][key] = value
         names: dict[int, set[str]] = {i: set() for i in found}
-        for rid, name in conn.execute(
-            select(MetricPoint.run_id, MetricPoint.name).where(MetricPoint.run_id.in_(found)).distinct()
-        ):
-            names[rid].add(name)
-        latest = _latest(s, found)
+        latest: dict[int, list[MetricValue]] = {i: [] for i in found}
+        if with_metrics:
+            for rid, name in conn.execute(
+                select(MetricPoint.run_id, MetricPoint.name).where(MetricPoint.run_id.in_(found)).distinct()
+            ):
+                names[rid].add(name)
+            latest = _latest(s, found)
         xlt_tags = tags_for(s, found)
         return [
             LoggedRun(
@@ -211,9 +217,39 @@ def logged_runs(run_ids: Sequence[int]) -> list[LoggedRun]:
         ]
 
 
-def logged_run(run_id: int) -> LoggedRun | None:
-    found = logged_runs([run_id])
+def logged_run(run_id: int, *, with_metrics: bool = True) -> LoggedRun | None:
+    found = logged_runs([run_id], with_metrics=with_metrics)
     return found[0] if found else None
+
+
+def metric_keys(run_id: int) -> list[str]:
+    """Every metric key logged to the run (an index-only scan)."""
+    with session() as s:
+        return list(s.scalars(select(MlflowMetric.key).where(MlflowMetric.run_id == run_id).distinct()))
+
+
+def latest_values(run_id: int, keys: Sequence[str]) -> list[MetricValue]:
+    """The latest value of each of these metrics (the per-language ones a score is derived from)."""
+    if not keys:
+        return []
+    with session() as s:
+        return _latest(s, [run_id], keys)[run_id]
+
+
+def series_present(run_id: int, names: Iterable[str]) -> set[str]:
+    """Which of these history series the run already has."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return set()
+    with session() as s:
+        return {
+            name
+            for name in wanted
+            if s.scalar(
+                select(MetricPoint.id).where(MetricPoint.run_id == run_id, MetricPoint.name == name).limit(1)
+            )
+            is not None
+        }
 
 
 def record_batch(

@@ -1,4 +1,12 @@
 // Runs table: selection → compare, and live status/progress of queued and running runs (polling).
+
+// MLflow's client prints links into its own UI (http://server/#/experiments/1/runs/7) when a run
+// ends: they land here, and go on to the run's page (or the experiment's runs).
+const mlflowLink = location.hash.match(/^#\/experiments\/(\d+)(?:\/runs\/(\d+))?/);
+if (mlflowLink) {
+  const [, experiment, run] = mlflowLink;
+  location.replace(run ? `/runs/${run}` : experiment === "0" ? "/" : `/?experiment=${experiment}`);
+}
 const table = document.getElementById("runs-table");
 const button = document.getElementById("compare-selected");
 const count = document.getElementById("selected-count");

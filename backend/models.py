@@ -49,7 +49,7 @@ class Experiment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    # What made it: "sweep" (a grid), "study" (methods × seeds with a report) or "import".
+    # What made it: "sweep" (a grid), "study" (methods × seeds with a report), "import" or "mlflow".
     kind: Mapped[str] = mapped_column(String(16), default="sweep", server_default="sweep")
     # sweep: {base, grid}; study: {base, methods, seeds, baseline} (backend.services.studies)
     spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from worker.training.results import RunStatus, RunWarning
 
-ExperimentKind = Literal["sweep", "study", "import"]
+ExperimentKind = Literal["sweep", "study", "import", "mlflow"]
 
 
 class ExperimentOut(BaseModel):

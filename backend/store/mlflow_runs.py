@@ -97,7 +97,7 @@ def experiment_by_name(name: str) -> ExperimentOut | None:
 
 def create_experiment(name: str, description: str = "") -> ExperimentOut:
     with session() as s:
-        exp = Experiment(name=name, description=description, created_at=utcnow())
+        exp = Experiment(name=name, description=description, kind="mlflow", created_at=utcnow())
         s.add(exp)
         s.flush()
         return experiment_out(exp, 0)

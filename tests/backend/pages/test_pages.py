@@ -73,6 +73,30 @@ def test_launch_form_creates_a_run_or_a_sweep(client: TestClient):
     assert 'value="de" data-tier="high" checked' in clone.text
 
 
+def test_launch_form_as_a_study_opens_the_study_page_and_needs_the_plain_method(client: TestClient):
+    form = {
+        "task": "xnli",
+        "model": "m",
+        "source_language": "en",
+        "eval.languages": ["en", "sw"],
+        "seeds": "1-3",
+        "grid.methods": ["none", "rs_rp"],
+        "grid.intermediate": "1",
+        "study": "1",
+    }
+    assert "data-study-preset" in client.get("/launch").text
+    study = client.post("/launch", data=form, follow_redirects=False)
+    assert study.status_code == 303 and study.headers["location"].startswith("/experiments/")
+    experiment_id = int(study.headers["location"].rsplit("/", 1)[1])
+    assert store.get_experiment(experiment_id).kind == "study"  # type: ignore[union-attr]
+    methods = {r.method for r in store.list_runs(experiment_id=experiment_id, page_size=100).items}
+    assert methods == {"baseline", "rs_rp", "stsb", "stsb+rs_rp"}
+    assert store.list_runs(experiment_id=experiment_id).total == 12
+    refused = client.post("/launch", data=form | {"grid.methods": ["rs_rp", "adv"]})
+    assert refused.status_code == 422 and 'id="error-grid-methods"' in refused.text
+    assert "include it" in refused.text
+
+
 def test_share_link_is_read_only_and_can_be_revoked_or_expire(client: TestClient):
     ids = seed_runs(4)
     created = client.post(

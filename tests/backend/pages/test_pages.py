@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 
 from backend import store
 from bench.demo_runs import seed_runs
+from tests.factories import fake_result, tiny_config
+from worker.training.results import RunWarning
 
 
 def test_runs_table_escapes_names_and_pages_server_side(client: TestClient):
@@ -148,3 +150,20 @@ def test_shared_run_page_shows_results_without_controls(client: TestClient):
     for control in ("Clone and edit", 'id="share-open"', 'href="/launch"', f"/runs/{run_id}/cancel"):
         assert control not in shared
     assert client.get(f"/s/{token}/export.csv").text.count("\n") == 16
+
+
+def test_a_run_stuck_at_chance_is_marked_in_the_runs_table_its_live_row_and_its_page(client: TestClient):
+    result = fake_result(tiny_config(), {"en": 0.34, "de": 0.33})
+    result.warnings = [RunWarning(code="stuck_at_chance", message="the task stage did not learn")]
+    stuck = store.import_result(result)
+    healthy = store.import_result(fake_result(tiny_config(), {"en": 0.8, "de": 0.7}))
+    table = client.get("/").text
+    rows = {rid: table.split(f'<tr data-run-id="{rid}"')[1].split("</tr>")[0] for rid in (stuck, healthy)}
+    assert "⚠ stuck at chance" in rows[stuck] and 'title="the task stage did not learn"' in rows[stuck]
+    assert 'data-role="warnings" title="" hidden' in rows[healthy]
+    live = {r["id"]: r for r in client.get(f"/runs/live.json?ids={stuck},{healthy}").json()}
+    assert live[stuck]["stuck"] and live[stuck]["warnings"] == ["the task stage did not learn"]
+    assert not live[healthy]["stuck"]
+    page = client.get(f"/runs/{stuck}").text
+    assert 'id="run-warnings"' in page and "stuck_at_chance</span>: the task stage did not learn" in page
+    assert 'id="run-warnings"' not in client.get(f"/runs/{healthy}").text

@@ -1,6 +1,11 @@
 """Comparison of runs grouped by everything but the seed: mean, std and n per language, deltas
-against a baseline group, averages per resource tier; and the reading of a comparison that the
-pages, figures and exports share (cell lookup, column order, short group labels).
+against a baseline group with their 95% interval over seeds, averages per resource tier; and the
+reading of a comparison that the pages, figures and exports share (cell lookup, column order, short
+group labels).
+
+A delta's interval comes from backend.studies.seed_statistics.compare_seeds, as in a study's report:
+seed-paired Student-t when the groups share at least two seeds, otherwise a percentile bootstrap
+(4,000 resamples, a generator fixed per cell). Pages colour a delta only when its interval excludes 0.
 
 Pure functions over what the store returns; backend.services.compare fetches the inputs.
 """
@@ -8,16 +13,22 @@ Pure functions over what the store returns; backend.services.compare fetches the
 from __future__ import annotations
 
 import math
+import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import numpy as np
 import orjson
 
 from backend.figures.style import ordered_languages
 from backend.run_configs import flatten_config
 from backend.schemas import CompareCell, CompareGroup, CompareResult
+from backend.studies.seed_statistics import compare_seeds
 from worker.training.languages import DATASET_LANGUAGES, TIERS, tier
+
+DELTA_CONFIDENCE = 0.95
+DELTA_RESAMPLES = 4_000  # bootstrap resamples for groups whose seeds do not pair
 
 
 class RunLike(Protocol):
@@ -76,6 +87,16 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _delta_interval(
+    method: dict[int, float], baseline: dict[int, float], group: str, language: str
+) -> tuple[float | None, float | None]:
+    """The 95% interval of mean(method) − mean(baseline) over seeds (None, None when there is none:
+    one seed a side, or no variation at all)."""
+    rng = np.random.default_rng([0, zlib.crc32(f"{group}|{language}".encode())])
+    interval = compare_seeds(method, baseline, rng, DELTA_RESAMPLES, DELTA_CONFIDENCE)
+    return interval.ci_low, interval.ci_high
+
+
 def build_compare(
     runs: Sequence[RunLike], scores: list[tuple[int, str, str, float]], metric: str, baseline: str | None
 ) -> CompareResult:
@@ -91,9 +112,15 @@ def build_compare(
     labels = dict(zip(keys, _labels([shared[k] for k in keys], [groups[k][0] for k in keys]), strict=True))
     group_of_run = {run.id: labels[k] for k in keys for run in groups[k]}
 
+    seed_of_run = {run.id: run.seed for run in runs}
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)  # (group, dataset, language)
+    by_seed: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)  # the same, seed → value
     for run_id, dataset, language, value in scores:
-        values[(group_of_run[run_id], dataset, language)].append(value)
+        cell = (group_of_run[run_id], dataset, language)
+        values[cell].append(value)
+        seeds = by_seed[cell]
+        # A second run of one seed in a group keeps its value under a key no other group has (< 0).
+        seeds[seed_of_run[run_id] if seed_of_run[run_id] not in seeds else -len(seeds) - 1] = value
 
     baseline_label = None
     if baseline:
@@ -113,9 +140,28 @@ def build_compare(
     cells = []
     for (group, dataset, language), (mean, std, n) in stats.items():
         base = stats.get((baseline_label, dataset, language)) if baseline_label else None
-        delta = mean - base[0] if base else None
+        delta = ci_low = ci_high = None
+        if base and baseline_label:
+            delta = mean - base[0]
+            if group != baseline_label:
+                ci_low, ci_high = _delta_interval(
+                    by_seed[(group, dataset, language)],
+                    by_seed[(baseline_label, dataset, language)],
+                    group,
+                    language,
+                )
         cells.append(
-            CompareCell(group=group, dataset=dataset, language=language, mean=mean, std=std, n=n, delta=delta)
+            CompareCell(
+                group=group,
+                dataset=dataset,
+                language=language,
+                mean=mean,
+                std=std,
+                n=n,
+                delta=delta,
+                ci_low=ci_low,
+                ci_high=ci_high,
+            )
         )
 
     # Column order: the tasks' languages in benchmark order, then extra datasets'.

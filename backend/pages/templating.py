@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from backend.figures.style import TIER_LABELS, language_label, language_name
-from backend.pages.study_views import excludes_zero
+from backend.schemas import excludes_zero
 from backend.services.permissions import may_change, may_launch
 from backend.studies.render import fmt_ci, fmt_delta, fmt_mean, fmt_p
 from worker.training.languages import tier

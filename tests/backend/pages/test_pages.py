@@ -167,3 +167,16 @@ def test_a_run_stuck_at_chance_is_marked_in_the_runs_table_its_live_row_and_its_
     page = client.get(f"/runs/{stuck}").text
     assert 'id="run-warnings"' in page and "stuck_at_chance</span>: the task stage did not learn" in page
     assert 'id="run-warnings"' not in client.get(f"/runs/{healthy}").text
+
+
+def test_compare_page_shows_every_deltas_interval_and_colours_none_inside_the_noise(client: TestClient):
+    """The newcomer's first comparison: two seeds each, differences of up to 1.9 points that change
+    sign from seed to seed. Every delta gets its interval; none is coloured as an effect."""
+    runs = []
+    for method, seed, sw in (("none", 1, 0.35), ("none", 2, 0.33), ("rs_rp", 1, 0.369), ("rs_rp", 2, 0.32)):
+        config = tiny_config(robust={"method": method}, train={"device": "cpu", "seed": seed})
+        runs.append(store.import_result(fake_result(config, {"en": 0.34 + seed / 100, "sw": sw})))
+    page = client.get("/compare", params={"runs": ",".join(map(str, runs))}).text
+    table = page.split('id="compare-table"')[1].split("</table>")[0]
+    assert table.count('class="delta noise"') == 2 and 'class="delta up"' not in table
+    assert table.count('class="ci"') == 2 and "[" in table.split('class="ci"')[1]

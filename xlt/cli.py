@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from xlt.accounts import add_account_verbs
+from xlt.report_cli import add_report_verb
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -46,6 +47,7 @@ def _build_parser() -> argparse.ArgumentParser:
     db_verbs = db.add_subparsers(dest="db_verb", required=True)
     db_verbs.add_parser("upgrade", help="apply Alembic migrations up to head")
     add_account_verbs(verbs)
+    add_report_verb(verbs)
     return parser
 
 
@@ -76,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
 
         upgrade_and_bootstrap()
         return 0
+    if args.verb == "report":
+        from xlt.report_cli import report_command
+
+        return report_command(args)
     if args.verb in ("users", "tokens"):
         from xlt.accounts import accounts_command
 

@@ -42,8 +42,8 @@ def _message(response: httpx.Response) -> str:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    """Print the report; 0 on success, 2 for an unknown experiment, 1 otherwise (unreachable server,
-    no finished run yet, not allowed)."""
+    """Print the report; 0 on success, 1 when the server refused (unknown experiment, no finished
+    run yet, not allowed) or could not be reached, as the other client verbs; 2 is a bad argument."""
     from backend.studies.render import render_report
     from backend.studies.report_models import StudyReport
 
@@ -59,7 +59,7 @@ def report_command(args: argparse.Namespace) -> int:
         return 1
     if response.status_code != 200:
         print(f"xlt report: {response.status_code} {_message(response)}", file=sys.stderr)
-        return 2 if response.status_code == 404 else 1
+        return 1
     report = StudyReport.model_validate_json(response.content)
     sys.stdout.write(render_report(report, args.format))
     return 0

@@ -61,6 +61,6 @@ def test_xlt_report_prints_the_servers_report_in_every_format(server: str) -> No
 
 def test_xlt_report_says_what_is_wrong(server: str) -> None:
     missing = _xlt_report("99", "--server", server)
-    assert missing.returncode == 2 and "404 experiment 99 not found" in missing.stderr
+    assert missing.returncode == 1 and "404 experiment 99 not found" in missing.stderr
     unreachable = _xlt_report("1", "--server", f"http://127.0.0.1:{free_port()}")
     assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr

@@ -1,6 +1,11 @@
 """Comparison of runs grouped by everything but the seed: mean, std and n per language, deltas
-against a baseline group, averages per resource tier; and the reading of a comparison that the
-pages, figures and exports share (cell lookup, column order, short group labels).
+against a baseline group with their 95% interval over seeds, averages per resource tier; and the
+reading of a comparison that the pages, figures and exports share (cell lookup, column order, short
+group labels).
+
+A delta's interval comes from backend.studies.seed_statistics (compare_seeds_many), as in a report:
+seed-paired Student-t when the groups share at least two seeds, otherwise a percentile bootstrap
+(4,000 resamples). Pages colour a delta only when its interval excludes 0.
 
 Pure functions over what the store returns; backend.services.compare fetches the inputs.
 """
@@ -12,12 +17,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import numpy as np
 import orjson
 
 from backend.figures.style import ordered_languages
 from backend.run_configs import flatten_config
 from backend.schemas import CompareCell, CompareGroup, CompareResult
+from backend.studies.seed_statistics import compare_seeds_many
 from worker.training.languages import DATASET_LANGUAGES, TIERS, tier
+
+DELTA_CONFIDENCE = 0.95
+DELTA_RESAMPLES = 4_000  # bootstrap resamples for groups whose seeds do not pair
 
 
 class RunLike(Protocol):
@@ -76,6 +86,26 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _add_intervals(
+    cells: list[CompareCell], by_seed: dict[tuple[str, str, str], dict[int, float]], baseline: str
+) -> None:
+    """Each delta's 95% interval over seeds, all cells in one batch (the paired ones vectorised);
+    the bootstrap of unpaired groups draws from one generator seeded 0, cells in a fixed order, so
+    the same runs always give the same intervals."""
+    with_delta = [c for c in cells if c.delta is not None and c.group != baseline]
+    intervals = compare_seeds_many(
+        [
+            (by_seed[(c.group, c.dataset, c.language)], by_seed[(baseline, c.dataset, c.language)])
+            for c in with_delta
+        ],
+        np.random.default_rng(0),
+        DELTA_RESAMPLES,
+        DELTA_CONFIDENCE,
+    )
+    for cell, interval in zip(with_delta, intervals, strict=True):
+        cell.ci_low, cell.ci_high = interval.ci_low, interval.ci_high
+
+
 def build_compare(
     runs: Sequence[RunLike], scores: list[tuple[int, str, str, float]], metric: str, baseline: str | None
 ) -> CompareResult:
@@ -91,9 +121,15 @@ def build_compare(
     labels = dict(zip(keys, _labels([shared[k] for k in keys], [groups[k][0] for k in keys]), strict=True))
     group_of_run = {run.id: labels[k] for k in keys for run in groups[k]}
 
+    seed_of_run = {run.id: run.seed for run in runs}
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)  # (group, dataset, language)
+    by_seed: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)  # the same, seed → value
     for run_id, dataset, language, value in scores:
-        values[(group_of_run[run_id], dataset, language)].append(value)
+        cell = (group_of_run[run_id], dataset, language)
+        values[cell].append(value)
+        seeds = by_seed[cell]
+        # A second run of one seed in a group keeps its value under a key no other group has (< 0).
+        seeds[seed_of_run[run_id] if seed_of_run[run_id] not in seeds else -len(seeds) - 1] = value
 
     baseline_label = None
     if baseline:
@@ -117,6 +153,8 @@ def build_compare(
         cells.append(
             CompareCell(group=group, dataset=dataset, language=language, mean=mean, std=std, n=n, delta=delta)
         )
+    if baseline_label:
+        _add_intervals(cells, by_seed, baseline_label)
 
     # Column order: the tasks' languages in benchmark order, then extra datasets'.
     tasks = list(dict.fromkeys(r.task for r in runs))

@@ -45,6 +45,8 @@ COMPARE_CSV_COLUMNS = [
     "std",
     "n",
     "delta_vs_baseline",
+    "delta_ci_low",  # 95% interval of the delta over seeds (empty without one)
+    "delta_ci_high",
 ]
 
 
@@ -118,6 +120,8 @@ def compare_csv(result: CompareResult) -> str:
                 repr(c.std),
                 c.n,
                 "" if c.delta is None else repr(c.delta),
+                "" if c.ci_low is None else repr(c.ci_low),
+                "" if c.ci_high is None else repr(c.ci_high),
             ]
         )
     return _csv(COMPARE_CSV_COLUMNS, rows)

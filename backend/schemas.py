@@ -102,8 +102,14 @@ class MetricSeries(BaseModel):
     values: list[float]
 
 
+def excludes_zero(low: float | None, high: float | None) -> bool:
+    """An interval that exists and does not include 0: the only deltas the pages colour as a change."""
+    return low is not None and high is not None and (low > 0.0 or high < 0.0)
+
+
 class CompareCell(BaseModel):
-    """Per group × (dataset, language): mean ± std over the group's seeds, and delta to the baseline group."""
+    """Per group × (dataset, language): mean ± std over the group's seeds, and delta to the baseline
+    group with its 95% interval over seeds (None without one: one seed a side, no variation)."""
 
     group: str
     dataset: str
@@ -112,6 +118,13 @@ class CompareCell(BaseModel):
     std: float
     n: int  # number of runs (seeds) with a score
     delta: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    @property
+    def delta_is_noise(self) -> bool:
+        """True unless the delta's interval excludes 0: such a delta is shown, never coloured."""
+        return not excludes_zero(self.ci_low, self.ci_high)
 
 
 class CompareGroup(BaseModel):

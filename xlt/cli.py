@@ -8,6 +8,7 @@ import sys
 from xlt.accounts import add_account_verbs
 from xlt.client_verbs import CLIENT_VERBS, add_client_verbs, connection_flags
 from xlt.data_verbs import DATA_VERBS, add_data_verbs
+from xlt.report_cli import add_report_verb
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -52,6 +53,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_account_verbs(verbs)
     add_client_verbs(verbs)
     add_data_verbs(verbs)
+    add_report_verb(verbs)
     return parser
 
 
@@ -90,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         from xlt.data_verbs import data_command
 
         return data_command(args)
+    if args.verb == "report":
+        from xlt.report_cli import report_command
+
+        return report_command(args)
     if args.verb in ("users", "tokens"):
         from xlt.accounts import accounts_command
 

@@ -23,7 +23,7 @@ from backend.figures.style import (
     percent,
     placeholder_note,
 )
-from backend.schemas import CompareResult
+from backend.schemas import CompareCell, CompareResult
 from worker.training.languages import language
 
 Figure = dict[str, Any]
@@ -149,8 +149,15 @@ def grouped_bars(result: CompareResult) -> Figure:
     return {"data": traces, "layout": layout}
 
 
+def _ci_text(cell: CompareCell) -> str:
+    if cell.ci_low is None or cell.ci_high is None:
+        return "none (one seed a side)"
+    return f"[{100 * cell.ci_low:+.1f}, {100 * cell.ci_high:+.1f}]"
+
+
 def delta_bars(result: CompareResult) -> Figure:
-    """Difference to the baseline group per language, in percentage points (bars above/below zero)."""
+    """Difference to the baseline group per language, in percentage points (bars above/below zero),
+    with the 95% interval over seeds as error bars; bars whose interval includes 0 are faint."""
     order = compare_languages(result)
     source = source_language(result)
     cells = cell_index(result)
@@ -162,20 +169,33 @@ def delta_bars(result: CompareResult) -> Figure:
         if result.baseline is None or group.key == result.baseline:
             continue
         present = [c for c in order if (group.key, c) in cells and cells[(group.key, c)].delta is not None]
-        deltas = [100 * (cells[(group.key, c)].delta or 0.0) for c in present]
+        shown = [cells[(group.key, c)] for c in present]
+        deltas = [100 * (c.delta or 0.0) for c in shown]
+        # 95% interval as error bars; a bar whose interval includes 0 (or has none) is drawn faint.
+        above = [
+            round(100 * (c.ci_high - (c.delta or 0.0)), 2) if c.ci_high is not None else 0 for c in shown
+        ]
+        below = [round(100 * ((c.delta or 0.0) - c.ci_low), 2) if c.ci_low is not None else 0 for c in shown]
         traces.append(
             {
                 "type": "bar",
                 "name": labels[group.key],
                 "x": present,
                 "y": [round(d, 2) for d in deltas],
-                "marker": {"color": group_colour(i)},
+                "error_y": {"type": "data", "symmetric": False, "array": above, "arrayminus": below},
+                "marker": {
+                    "color": group_colour(i),
+                    "opacity": [0.35 if c.delta_is_noise else 1.0 for c in shown],
+                },
                 "text": [f"{d:+.1f}" for d in deltas] if label_bars else None,
                 "textposition": "outside",
                 "textfont": {"size": 10},
                 "cliponaxis": False,
-                "customdata": [language_label(c) for c in present],
-                "hovertemplate": "%{customdata}<br>%{y:+.2f} pp vs baseline<extra>"
+                "customdata": [
+                    [language_label(c), _ci_text(cell)] for c, cell in zip(present, shown, strict=True)
+                ],
+                "hovertemplate": "%{customdata[0]}<br>%{y:+.2f} pp vs baseline, 95% CI "
+                + "%{customdata[1]}<extra>"
                 + labels[group.key]
                 + "</extra>",
             }

@@ -22,6 +22,7 @@ from worker.training.config import (
     RobustConfig,
     RunConfig,
     TrainConfig,
+    label_for_method,
 )
 from worker.training.languages import DATASET_LANGUAGES
 
@@ -51,6 +52,7 @@ FIELD_NAMES = (
         "seeds",
         "grid.methods",
         "grid.intermediate",
+        "study",
         "tags",
     }
     | {f"intermediate.{f}" for f in INTERMEDIATE_FIELDS}
@@ -83,9 +85,29 @@ class LaunchRequest:
     configs: list[RunConfig] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
 
+    is_study: bool = False  # "Launch as a study": one experiment of kind study, with its report
+
     @property
     def is_sweep(self) -> bool:
         return len(self.configs) > 1
+
+    @property
+    def study_methods(self) -> list[str]:
+        """The study's method labels: each robust method of the grid, with and without STS-B when
+        the grid has both (the plain method, 'baseline', first)."""
+        robust = self.grid.get("robust.method") or [self.base["robust"]["method"]]
+        if "intermediate" in self.grid:
+            stages: list[str | None] = [None, "stsb"]
+        else:
+            stages = ["stsb" if self.base.get("intermediate") else None]
+        return [label_for_method(stage, method) for stage in stages for method in robust]
+
+    @property
+    def study_base(self) -> dict[str, Any]:
+        """The base config a study varies: the STS-B settings kept for its stsb methods."""
+        if "intermediate" in self.grid:
+            return {**self.base, "intermediate": self.grid["intermediate"][1] or {"task": "stsb"}}
+        return self.base
 
     def add_error(self, name: str, message: str) -> None:
         messages = self.errors.setdefault(name, [])
@@ -169,7 +191,11 @@ def parse_launch_form(form: Mapping[str, Any], data_dir: str | None = None) -> L
     base["robust"] = robust
 
     request = LaunchRequest(
-        base=base, grid={}, seeds=[], tags=[t for t in _one(form, "tags").replace(",", " ").split()]
+        base=base,
+        grid={},
+        seeds=[],
+        tags=[t for t in _one(form, "tags").replace(",", " ").split()],
+        is_study=bool(_one(form, "study")),
     )
     try:
         request.seeds = parse_seeds(_one(form, "seeds") or str(TrainConfig().seed))
@@ -225,6 +251,7 @@ def form_values(config: Mapping[str, Any] | None = None, seeds: str | None = Non
             "seeds": "1",
             "grid.methods": [],
             "grid.intermediate": False,
+            "study": False,
         }
     )
     if config:

@@ -1,7 +1,8 @@
-"""`/launch`: one form for a run or a sweep; "Clone and edit" opens it pre-filled (`/launch?from=<run id>`).
+"""`/launch`: one form for a run, a sweep or a study; "Clone and edit" opens it pre-filled
+(`/launch?from=<run id>`).
 
 The form posts here; errors come back next to their fields (HTTP 422), a valid submission goes through
-the same submit path as the JSON API and redirects to the run, or to the sweep's runs.
+the same submit path as the JSON API and redirects to the run, the sweep's runs, or the study's page.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from backend.access import CurrentUser
+from backend.errors import Invalid
 from backend.figures.style import TIER_ORDER
 from backend.pages.launch_form import form_values, model_suggestions, parse_launch_form
 from backend.pages.templating import render
 from backend.schemas import Principal
-from backend.services import runs
+from backend.services import runs, studies
 from backend.services.permissions import require_role
 from backend.settings import get_settings
 from worker.training.config import DEFAULT_EPOCHS, ROBUST_METHODS
@@ -74,9 +76,24 @@ async def launch_submit(request: Request, user: CurrentUser) -> Response:
 def _launch(request: Request, raw: dict[str, Any], user: Principal) -> Response:
     require_role(user, "member", "launching a run")
     parsed = parse_launch_form(raw, get_settings().data_dir)
+    values = form_values() | raw | {k: raw.get(k, []) for k in MULTI}
     if parsed.errors:
-        values = form_values() | raw | {k: raw.get(k, []) for k in MULTI}
         return render(request, "launch.html", _context(values, parsed.errors), status_code=422)
+    if parsed.is_study:
+        name = parsed.base.get("name") or f"{parsed.base['task']} study"
+        try:
+            study = studies.submit_study(
+                name=name,
+                base=parsed.study_base,
+                methods=parsed.study_methods,
+                seeds=parsed.seeds,
+                tags=parsed.tags,
+                actor=user,
+            )
+        except Invalid as exc:  # e.g. no plain method to compare with: shown next to the method grid
+            errors = {"grid.methods" if exc.message.startswith("methods") else "__all__": [exc.message]}
+            return render(request, "launch.html", _context(values, errors), status_code=422)
+        return RedirectResponse(f"/experiments/{study.experiment_id}", status_code=303)
     if not parsed.is_sweep:
         created = runs.submit_run(parsed.configs[0], tags=parsed.tags, actor=user)
         return RedirectResponse(f"/runs/{created.id}", status_code=303)

@@ -11,7 +11,7 @@ from backend.pages.templating import render
 from backend.run_ids import parse_run_ids
 from backend.services import runs
 from worker.training.config import METHOD_LABELS, TaskName
-from worker.training.results import ACTIVE_STATUSES, RUN_STATUSES
+from worker.training.results import ACTIVE_STATUSES, RUN_STATUSES, STUCK_AT_CHANCE
 
 router = APIRouter()
 
@@ -102,7 +102,7 @@ def runs_page(
 
 @router.get("/runs/live.json", include_in_schema=False)
 def runs_live(ids: str = "") -> list[dict[str, Any]]:
-    """Status, progress and average of the given runs, for the progress bars of the runs table."""
+    """Status, progress, average and warnings of the given runs, for the live rows of the runs table."""
     return [
         {
             "id": r.id,
@@ -111,6 +111,8 @@ def runs_live(ids: str = "") -> list[dict[str, Any]]:
             "stage": r.stage,
             "average": r.average,
             "active": r.status in ACTIVE_STATUSES,
+            "warnings": [w.message for w in r.warnings],
+            "stuck": any(w.code == STUCK_AT_CHANCE for w in r.warnings),
         }
         for r in runs.get_runs(parse_run_ids([ids], field="ids")[:500])
     ]

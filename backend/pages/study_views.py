@@ -39,11 +39,6 @@ class LanguageLine:
     by_method: dict[str, Estimate]
 
 
-def excludes_zero(low: float | None, high: float | None) -> bool:
-    """An interval that does not include 0: the only deltas the pages colour as a change."""
-    return low is not None and high is not None and (low > 0 or high < 0)
-
-
 def verdict_rows(report: StudyReport) -> dict[str, list[VerdictRow]]:
     verdicts = {(v.method, v.aggregate): v for v in report.verdicts}
     boots = {(t.method, t.aggregate): t for t in report.item_tests if t.test == "paired_bootstrap"}

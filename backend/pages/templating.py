@@ -13,11 +13,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
 from backend.figures.style import TIER_LABELS, language_label, language_name
-from backend.pages.study_views import excludes_zero
+from backend.schemas import excludes_zero
 from backend.services.permissions import may_change, may_launch
 from backend.studies.render import fmt_ci, fmt_delta, fmt_mean, fmt_p
 from worker.training.languages import tier
-from worker.training.results import ACTIVE_STATUSES
+from worker.training.results import ACTIVE_STATUSES, STUCK_AT_CHANCE
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "frontend" / "templates"
 
@@ -63,6 +63,7 @@ templates.env.globals.update(
     tier=tier,
     tier_labels=TIER_LABELS,
     active_statuses=ACTIVE_STATUSES,
+    stuck_at_chance=STUCK_AT_CHANCE,
     may_launch=may_launch,  # templates hide what the user cannot do; the services refuse it anyway
     may_change=may_change,
     excludes_zero=excludes_zero,  # a delta is coloured as a change only when its interval excludes 0

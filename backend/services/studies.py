@@ -151,7 +151,7 @@ CACHED_REPORTS = 32
 
 
 def _baseline(experiment: ExperimentOut) -> str:
-    return str((experiment.spec or {}).get("baseline", BASELINE)) if experiment.kind == "study" else BASELINE
+    return str((experiment.spec or {}).get("baseline", BASELINE))
 
 
 def _split(experiment: ExperimentOut) -> str:
@@ -194,9 +194,15 @@ def study_report(experiment_id: int) -> StudyReport:
     """The report of the experiment's finished runs against its baseline. Built again only when a
     run was added or finished since (the report is shared: read it, do not change it).
 
-    Raises NotFound for an unknown experiment, Conflict when no run has finished yet or the runs
-    cannot be compared (no baseline run, mixed tasks or source languages)."""
+    Raises NotFound for an unknown experiment, Conflict for an experiment that is not a study (its
+    runs may differ in more than the method: the report would merge them), when no run has finished
+    yet or when the runs cannot be compared (no baseline run, mixed tasks or source languages)."""
     experiment = get_experiment(experiment_id)
+    if experiment.kind != "study":
+        raise Conflict(
+            f"experiment {experiment_id} is a {experiment.kind}, not a study: a report compares the "
+            f"methods of a study; compare these runs at /compare?experiment={experiment_id}"
+        )
     state = store.study_state(experiment_id)
     key = (get_settings().database_url, experiment_id)
     with _cache_lock:

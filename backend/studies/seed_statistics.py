@@ -20,7 +20,7 @@ unpaired over all seeds. NaN scores are dropped first. All values are in the uni
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -146,6 +146,32 @@ def bootstrap_difference_interval(
     return DeltaInterval("unpaired", delta, float(low), float(high), p, na, nb, 0, confidence, why)
 
 
+def _pairing(
+    method: Mapping[int, float], baseline: Mapping[int, float]
+) -> tuple[dict[int, float], dict[int, float], list[float] | None]:
+    """The finite scores of each side and, when at least two seeds are shared, the per-seed
+    differences over the shared seeds (None: compare unpaired)."""
+    a = {s: v for s, v in method.items() if math.isfinite(v)}
+    b = {s: v for s, v in baseline.items() if math.isfinite(v)}
+    shared = sorted(set(a) & set(b))
+    return a, b, ([a[s] - b[s] for s in shared] if len(shared) >= 2 else None)
+
+
+def _as_compared(paired: DeltaInterval, n_method: int, n_baseline: int) -> DeltaInterval:
+    return DeltaInterval(
+        "paired",
+        paired.delta,
+        paired.ci_low,
+        paired.ci_high,
+        paired.p_value,
+        n_method,
+        n_baseline,
+        paired.n_pairs,
+        paired.confidence,
+        paired.reason,
+    )
+
+
 def compare_seeds(
     method: Mapping[int, float],
     baseline: Mapping[int, float],
@@ -156,21 +182,62 @@ def compare_seeds(
     """Method vs baseline from seed → score maps: paired over the shared seeds when at least two
     seeds are shared (unshared seeds are left out, and n_method/n_baseline still count them),
     otherwise unpaired over all seeds. NaN scores are dropped before pairing."""
-    a = {s: v for s, v in method.items() if math.isfinite(v)}
-    b = {s: v for s, v in baseline.items() if math.isfinite(v)}
-    shared = sorted(set(a) & set(b))
-    if len(shared) >= 2:
-        paired = paired_t_interval([a[s] - b[s] for s in shared], confidence)
-        return DeltaInterval(
-            "paired",
-            paired.delta,
-            paired.ci_low,
-            paired.ci_high,
-            paired.p_value,
-            len(a),
-            len(b),
-            len(shared),
-            confidence,
-            paired.reason,
-        )
+    a, b, differences = _pairing(method, baseline)
+    if differences is not None:
+        return _as_compared(paired_t_interval(differences, confidence), len(a), len(b))
     return bootstrap_difference_interval(list(a.values()), list(b.values()), rng, n_resamples, confidence)
+
+
+def paired_t_intervals(differences: ArrayLike, confidence: float = 0.95) -> list[DeltaInterval]:
+    """`paired_t_interval` of every row of a (k, n) array of finite differences, n >= 2, in one
+    vectorised pass: the same numbers (rows with constant differences take the one-row path)."""
+    d = np.asarray(differences, dtype=np.float64)
+    k, n = d.shape
+    mean = d.mean(axis=1)
+    se = d.std(axis=1, ddof=1) / math.sqrt(n)
+    constant = np.ptp(d, axis=1) <= ZERO_SPREAD * np.maximum(1.0, np.abs(d).max(axis=1))
+    t_crit = float(special.stdtrit(n - 1, (1.0 + confidence) / 2.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2.0 * special.stdtr(n - 1, -np.abs(mean / se))
+    return [
+        paired_t_interval(d[i], confidence)
+        if constant[i]
+        else DeltaInterval(
+            "paired",
+            float(mean[i]),
+            float(mean[i] - t_crit * se[i]),
+            float(mean[i] + t_crit * se[i]),
+            float(p[i]),
+            n,
+            n,
+            n,
+            confidence,
+        )
+        for i in range(k)
+    ]
+
+
+def compare_seeds_many(
+    comparisons: Sequence[tuple[Mapping[int, float], Mapping[int, float]]],
+    rng: np.random.Generator,
+    n_resamples: int = 10_000,
+    confidence: float = 0.95,
+) -> list[DeltaInterval]:
+    """`compare_seeds` of many (method, baseline) pairs, in order: the paired ones batched by their
+    number of pairs (a compare page has an interval for every delta), the unpaired ones one by one
+    from `rng` in the order given."""
+    out: list[DeltaInterval | None] = [None] * len(comparisons)
+    batches: dict[int, list[tuple[int, list[float], int, int]]] = {}
+    for i, (method, baseline) in enumerate(comparisons):
+        a, b, differences = _pairing(method, baseline)
+        if differences is None:
+            out[i] = bootstrap_difference_interval(
+                list(a.values()), list(b.values()), rng, n_resamples, confidence
+            )
+        else:
+            batches.setdefault(len(differences), []).append((i, differences, len(a), len(b)))
+    for rows in batches.values():
+        intervals = paired_t_intervals([r[1] for r in rows], confidence)
+        for (i, _d, n_method, n_baseline), interval in zip(rows, intervals, strict=True):
+            out[i] = _as_compared(interval, n_method, n_baseline)
+    return [interval for interval in out if interval is not None]

@@ -30,6 +30,7 @@ from tests.factories import (
     embedded,
     fake_result,
     make_account,
+    stored_study,
     tiny_config,
 )
 
@@ -136,6 +137,25 @@ def team_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamServer
         runs.append(store.import_result(fake_result(config | {"robust": {"method": "rs_rp"}}, ACCURACY, 40)))
         with uvicorn_server(root) as (url, _log):
             yield TeamServer(url=url, member=member, run_ids=runs)
+
+
+@dataclass
+class StudyServer:
+    url: str
+    viewer: Account
+    experiment_id: int
+
+
+@pytest.fixture(scope="module")
+def study_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudyServer]:
+    """Accounts on, a viewer, and a finished constructed study (planted low-resource effect, one run
+    stuck at chance, one still queued); no worker."""
+    root = tmp_path_factory.mktemp("study")
+    with embedded(root / "xlt", auth="on", allowed_hosts=""):
+        viewer = make_account("vera", "viewer")
+        experiment_id = stored_study()
+        with uvicorn_server(root) as (url, _log):
+            yield StudyServer(url=url, viewer=viewer, experiment_id=experiment_id)
 
 
 @pytest.fixture(scope="session")

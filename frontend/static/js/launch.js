@@ -82,6 +82,9 @@ function update() {
   } else if (runs === 1) {
     button.textContent = "Launch run";
     summary.textContent = `1 run · ${methods[0]} · ${checked} evaluation languages`;
+  } else if ($("#f-study").checked) {
+    button.textContent = `Launch study (${runs} runs)`;
+    summary.textContent = `${methods.length * stages} methods × ${seeds} seed${seeds > 1 ? "s" : ""}, compared with the baseline · ${checked} evaluation languages`;
   } else {
     button.textContent = `Launch sweep (${runs} runs)`;
     const stageText = bothStages ? " × with/without STS-B" : "";
@@ -97,6 +100,15 @@ form.addEventListener("input", update);
 form.addEventListener("click", (event) => {
   const button = event.target.closest("[data-preset]");
   if (button) preset(button.dataset.preset);
+});
+// "Study" preset: the paper's grid (every robust method × with/without STS-B), at least 3 seeds, as a study.
+form.addEventListener("click", (event) => {
+  if (!event.target.closest("[data-study-preset]")) return;
+  for (const box of form.querySelectorAll("input[name='grid.methods']")) box.checked = true;
+  $("#f-grid-intermediate").checked = true;
+  if ((seedCount() ?? 0) < 3) $("#f-seeds").value = "1-3";
+  $("#f-study").checked = true;
+  update();
 });
 form.addEventListener("submit", () => {
   $("#f-robust-method").disabled = false; // a disabled select is not submitted; the server ignores it for grids

@@ -54,6 +54,10 @@ async function poll() {
         row.querySelector("[data-role=stage]").textContent =
           run.status === "running" ? `${run.stage || ""} ${Math.round(run.progress * 100)}%` : "";
         row.querySelector("[data-role=average]").textContent = pct(run.average);
+        const mark = row.querySelector("[data-role=warnings]");
+        mark.hidden = run.warnings.length === 0;
+        mark.title = run.warnings.join("\n");
+        mark.textContent = run.stuck ? "⚠ stuck at chance" : "⚠ warning";
       }
     }
   } catch (err) {

@@ -143,3 +143,12 @@ def test_members_launch_studies_viewers_read_their_reports(
     report = auth_client.get(f"/api/experiments/{experiment_id}/report", headers=vera.headers)
     assert report.status_code == 200
     assert report.json()["verdicts"][0]["label"] == "inconclusive"  # one seed
+
+
+def test_a_sweep_has_no_report_its_runs_may_differ_in_more_than_the_method(client: TestClient) -> None:
+    body = {"base": tiny_config(), "grid": {"robust.sigma": [0.01, 0.1], "robust.method": ["rs_rp"]}}
+    experiment_id = client.post("/api/sweeps", json=body).json()["experiment_id"]
+    response = client.get(f"/api/experiments/{experiment_id}/report")
+    assert response.status_code == 409 and "is a sweep, not a study" in response.json()["message"]
+    page = client.get(f"/experiments/{experiment_id}").text
+    assert 'id="study-grid"' in page and f"/compare?experiment={experiment_id}" in page

@@ -92,3 +92,18 @@ def test_clone_values_round_trip_a_config():
     assert values["robust.method"] == "adv" and values["robust.epsilon"] == 0.05
     assert values["eval.languages"] == ["en", "sw"] and values["seeds"] == "1"
     assert form_values()["eval.languages"][:3] == ["en", "ar", "bg"]  # fresh form: all of XNLI ticked
+
+
+def test_a_study_keeps_its_sts_b_settings_in_the_base_and_lists_every_method_label():
+    form = BASE | {
+        "study": "1",
+        "grid.intermediate": "1",
+        "grid.methods": ["none", "rs_rp"],
+        "intermediate.epochs": "2",
+        "seeds": "1-3",
+    }
+    request = parse_launch_form(form)
+    assert request.errors == {} and request.is_study and request.seeds == [1, 2, 3]
+    assert request.study_methods == ["baseline", "rs_rp", "stsb", "stsb+rs_rp"]
+    assert request.study_base["intermediate"] == {"epochs": "2"}
+    assert not parse_launch_form(BASE).is_study

@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 
 from backend import store
 from bench.demo_runs import seed_runs
+from tests.factories import fake_result, tiny_config
+from worker.training.results import RunWarning
 
 
 def test_runs_table_escapes_names_and_pages_server_side(client: TestClient):
@@ -73,6 +75,30 @@ def test_launch_form_creates_a_run_or_a_sweep(client: TestClient):
     assert 'value="de" data-tier="high" checked' in clone.text
 
 
+def test_launch_form_as_a_study_opens_the_study_page_and_needs_the_plain_method(client: TestClient):
+    form = {
+        "task": "xnli",
+        "model": "m",
+        "source_language": "en",
+        "eval.languages": ["en", "sw"],
+        "seeds": "1-3",
+        "grid.methods": ["none", "rs_rp"],
+        "grid.intermediate": "1",
+        "study": "1",
+    }
+    assert "data-study-preset" in client.get("/launch").text
+    study = client.post("/launch", data=form, follow_redirects=False)
+    assert study.status_code == 303 and study.headers["location"].startswith("/experiments/")
+    experiment_id = int(study.headers["location"].rsplit("/", 1)[1])
+    assert store.get_experiment(experiment_id).kind == "study"  # type: ignore[union-attr]
+    methods = {r.method for r in store.list_runs(experiment_id=experiment_id, page_size=100).items}
+    assert methods == {"baseline", "rs_rp", "stsb", "stsb+rs_rp"}
+    assert store.list_runs(experiment_id=experiment_id).total == 12
+    refused = client.post("/launch", data=form | {"grid.methods": ["rs_rp", "adv"]})
+    assert refused.status_code == 422 and 'id="error-grid-methods"' in refused.text
+    assert "include it" in refused.text
+
+
 def test_share_link_is_read_only_and_can_be_revoked_or_expire(client: TestClient):
     ids = seed_runs(4)
     created = client.post(
@@ -124,3 +150,33 @@ def test_shared_run_page_shows_results_without_controls(client: TestClient):
     for control in ("Clone and edit", 'id="share-open"', 'href="/launch"', f"/runs/{run_id}/cancel"):
         assert control not in shared
     assert client.get(f"/s/{token}/export.csv").text.count("\n") == 16
+
+
+def test_a_run_stuck_at_chance_is_marked_in_the_runs_table_its_live_row_and_its_page(client: TestClient):
+    result = fake_result(tiny_config(), {"en": 0.34, "de": 0.33})
+    result.warnings = [RunWarning(code="stuck_at_chance", message="the task stage did not learn")]
+    stuck = store.import_result(result)
+    healthy = store.import_result(fake_result(tiny_config(), {"en": 0.8, "de": 0.7}))
+    table = client.get("/").text
+    rows = {rid: table.split(f'<tr data-run-id="{rid}"')[1].split("</tr>")[0] for rid in (stuck, healthy)}
+    assert "⚠ stuck at chance" in rows[stuck] and 'title="the task stage did not learn"' in rows[stuck]
+    assert 'data-role="warnings" title="" hidden' in rows[healthy]
+    live = {r["id"]: r for r in client.get(f"/runs/live.json?ids={stuck},{healthy}").json()}
+    assert live[stuck]["stuck"] and live[stuck]["warnings"] == ["the task stage did not learn"]
+    assert not live[healthy]["stuck"]
+    page = client.get(f"/runs/{stuck}").text
+    assert 'id="run-warnings"' in page and "stuck_at_chance</span>: the task stage did not learn" in page
+    assert 'id="run-warnings"' not in client.get(f"/runs/{healthy}").text
+
+
+def test_compare_page_shows_every_deltas_interval_and_colours_none_inside_the_noise(client: TestClient):
+    """The newcomer's first comparison: two seeds each, differences of up to 1.9 points that change
+    sign from seed to seed. Every delta gets its interval; none is coloured as an effect."""
+    runs = []
+    for method, seed, sw in (("none", 1, 0.35), ("none", 2, 0.33), ("rs_rp", 1, 0.369), ("rs_rp", 2, 0.32)):
+        config = tiny_config(robust={"method": method}, train={"device": "cpu", "seed": seed})
+        runs.append(store.import_result(fake_result(config, {"en": 0.34 + seed / 100, "sw": sw})))
+    page = client.get("/compare", params={"runs": ",".join(map(str, runs))}).text
+    table = page.split('id="compare-table"')[1].split("</table>")[0]
+    assert table.count('class="delta noise"') == 2 and 'class="delta up"' not in table
+    assert table.count('class="ci"') == 2 and "[" in table.split('class="ci"')[1]

@@ -3,16 +3,26 @@ them), and a study's inputs come back in one query each."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from sqlalchemy import event
 
 from backend import store
 from backend.db import get_engine
 from backend.settings import Settings
-from tests.factories import fake_result, tiny_config
+from tests.factories import embedded, fake_result, postgres_redis, tiny_config
 from worker.training.config import RunConfig
 from worker.training.correctness import CorrectnessBits, decode_correctness, encode_correctness
 from worker.training.results import RunResult, RunWarning
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.redis])])
+def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    environment = embedded if request.param == "sqlite" else postgres_redis
+    with environment(tmp_path / "xlt") as settings:
+        yield settings
 
 
 def _result(seed: int, stuck: bool = False) -> RunResult:
@@ -32,7 +42,7 @@ def _sweep(n: int) -> tuple[int, list[int]]:
 
 
 def test_complete_run_stores_warnings_and_bitsets_in_the_fenced_transaction(
-    embedded_settings: Settings,
+    any_database: Settings,
 ) -> None:
     experiment_id, (run_id,) = _sweep(1)
     claim = store.claim_run(run_id, "host", None)
@@ -56,7 +66,7 @@ def test_complete_run_stores_warnings_and_bitsets_in_the_fenced_transaction(
     assert store.get_experiment(experiment_id).kind == "study"  # type: ignore[union-attr]
 
 
-def test_study_inputs_are_three_queries_whatever_the_number_of_runs(embedded_settings: Settings) -> None:
+def test_study_inputs_are_three_queries_whatever_the_number_of_runs(any_database: Settings) -> None:
     experiment_id, run_ids = _sweep(12)
     for seed, run_id in enumerate(run_ids):
         store.complete_run(run_id, _result(seed, stuck=seed == 3))

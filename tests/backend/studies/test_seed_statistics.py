@@ -11,6 +11,7 @@ from scipy import stats
 from backend.studies.seed_statistics import (
     bootstrap_difference_interval,
     compare_seeds,
+    compare_seeds_many,
     paired_t_interval,
     welch_p_value,
 )
@@ -156,3 +157,35 @@ def test_compare_seeds_ignores_nan_scores() -> None:
         {1: 0.6, 2: float("nan"), 3: 0.62}, {1: 0.59, 2: 0.6, 3: 0.6}, np.random.default_rng(0)
     )
     assert result.n_pairs == 2 and result.n_method == 2
+
+
+def test_compare_seeds_many_gives_the_numbers_of_compare_seeds_one_by_one() -> None:
+    """The compare page's batch: paired rows vectorised (constant ones included), unpaired ones
+    bootstrapped in order from the same generator."""
+    rng = np.random.default_rng(5)
+    comparisons = [
+        (
+            {s: float(v) for s, v in enumerate(rng.normal(0.6, 0.02, n))},
+            {s: 0.58 + s / 1000 for s in range(n)},
+        )
+        for n in (2, 3, 3, 5)
+    ]
+    comparisons.append(({1: 0.6, 2: 0.7, 3: 0.65}, {1: 0.5, 2: 0.6, 3: 0.55}))  # constant difference
+    comparisons.append(({1: 0.6, 2: 0.6}, {1: 0.6, 2: 0.6}))  # identical
+    comparisons.append(({1: 0.6, 2: 0.62}, {7: 0.5, 8: 0.55}))  # unpaired
+    comparisons.append(({1: 0.6}, {1: 0.5}))  # one seed
+    batch = compare_seeds_many(comparisons, np.random.default_rng(0), 500)
+    one_rng = np.random.default_rng(0)
+    single = [compare_seeds(a, b, one_rng, 500) for a, b in comparisons]
+    assert len(batch) == len(single)
+    for got, want in zip(batch, single, strict=True):
+        assert (got.design, got.n_method, got.n_baseline, got.n_pairs, got.reason) == (
+            want.design,
+            want.n_method,
+            want.n_baseline,
+            want.n_pairs,
+            want.reason,
+        )
+        for field in ("delta", "ci_low", "ci_high", "p_value"):
+            value, expected = getattr(got, field), getattr(want, field)
+            assert value == (None if expected is None else pytest.approx(expected, rel=1e-12)), field

@@ -74,7 +74,7 @@ def test_quick_cpu_demo_from_the_form_learns_english_well_above_chance(fresh_lab
 
     started = time.monotonic()
     page.click("#launch-submit")
-    page.wait_for_url(f"{fresh_lab}/runs/*")
+    page.wait_for_url(f"{fresh_lab}/runs/*", timeout=180_000)  # the local worker is starting too
     run_id = int(page.url.rsplit("/", 1)[1])
 
     deadline = started + 3300
@@ -88,7 +88,7 @@ def test_quick_cpu_demo_from_the_form_learns_english_well_above_chance(fresh_lab
     assert run["status"] == "succeeded", run.get("error_message")
     scores = {s["language"]: s["value"] for s in httpx.get(f"{fresh_lab}/api/runs/{run_id}/scores").json()}
 
-    page.locator(".sub [data-role=status].succeeded").wait_for(timeout=30_000)  # the page reloaded itself
+    page.locator(".sub [data-role=status].succeeded").wait_for(timeout=120_000)  # the page reloaded itself
     screenshot(page, "demo-preset-run")
     figures = {
         "english_accuracy": scores["en"],

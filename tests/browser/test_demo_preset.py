@@ -62,7 +62,7 @@ def fresh_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             print(log_path.read_text(errors="replace")[-3000:])
 
 
-@pytest.mark.timeout(3600)
+@pytest.mark.timeout(7200)  # minutes on 2 idle cores; far longer on a shared, busy machine
 def test_quick_cpu_demo_from_the_form_learns_english_well_above_chance(fresh_lab: str, page: Any) -> None:
     page.goto(f"{fresh_lab}/launch")
     page.click("a[data-launch-preset='quick-cpu-demo']")
@@ -77,12 +77,12 @@ def test_quick_cpu_demo_from_the_form_learns_english_well_above_chance(fresh_lab
     page.wait_for_url(f"{fresh_lab}/runs/*", timeout=180_000)  # the local worker is starting too
     run_id = int(page.url.rsplit("/", 1)[1])
 
-    deadline = started + 3300
+    deadline = started + 7000
     while True:  # every 5 s, not wait_until's 0.1 s: the run needs the CPU more than this test does
         run = httpx.get(f"{fresh_lab}/api/runs/{run_id}", timeout=10).json()
         if run["status"] in ("succeeded", "failed", "cancelled"):
             break
-        assert time.monotonic() < deadline, f"demo run {run_id} still {run['status']} after 55 min"
+        assert time.monotonic() < deadline, f"demo run {run_id} still {run['status']} after 7000 s"
         time.sleep(5)
     wall_s = time.monotonic() - started
     assert run["status"] == "succeeded", run.get("error_message")

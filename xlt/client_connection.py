@@ -143,7 +143,7 @@ class Api:
                 if self.connection.token_from:
                     message += f" (the token from {self.connection.token_from} was refused)"
                 else:
-                    message += " (give an API token: --token, XLT_TOKEN or token = … in the config file)"
+                    message += " (xlt sends the token of --token, XLT_TOKEN or the config file's token = …)"
             raise ClientError(message, 2 if response.status_code == 422 else 1, response.status_code)
         if response.status_code == 204 or not response.content:
             return None

@@ -16,7 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from backend.access import CurrentUser
 from backend.errors import Invalid
 from backend.figures.style import TIER_ORDER
+from backend.pages.launch_checks import form_checks, submitted_shape
 from backend.pages.launch_form import form_values, model_suggestions, parse_launch_form
+from backend.pages.launch_presets import LaunchPreset, local_task_data, offered_presets, preset_values
 from backend.pages.templating import render
 from backend.schemas import Principal
 from backend.services import runs, studies
@@ -31,7 +33,10 @@ MULTI = ("eval.languages", "eval.extra", "grid.methods")  # checkbox groups: lis
 
 
 def _context(
-    values: dict[str, Any], errors: dict[str, list[str]], cloned_from: int | None = None
+    values: dict[str, Any],
+    errors: dict[str, list[str]],
+    cloned_from: int | None = None,
+    preset: LaunchPreset | None = None,
 ) -> dict[str, Any]:
     languages = {task: list(codes) for task, codes in DATASET_LANGUAGES.items() if task in DEFAULT_EPOCHS}
     codes = dict.fromkeys(sum(languages.values(), []))
@@ -48,6 +53,9 @@ def _context(
         "robust_methods": ROBUST_METHODS,
         "models": model_suggestions(),
         "data_dir": get_settings().data_dir or "",
+        "presets": offered_presets(),
+        "preset": preset,
+        "checks": form_checks(submitted_shape(values), get_settings().data_dir),
     }
 
 
@@ -56,14 +64,28 @@ def launch_page(
     request: Request,
     user: CurrentUser,
     from_run: Annotated[int | None, Query(alias="from", description="run to clone")] = None,
+    preset: Annotated[str | None, Query(description="fill in a preset (launch_presets.PRESETS)")] = None,
 ) -> HTMLResponse:
     require_role(user, "member", "launching a run")  # a viewer gets a 403 page, not a form that fails
-    values = form_values()
+    values, chosen = form_values(), None
     if from_run is not None:
         values = form_values(runs.get_run(from_run).config)
-    elif get_settings().data_dir:  # this server has the datasets on disk: offline by default
-        values |= {"data.source": "local", "data.dir": get_settings().data_dir}
-    return render(request, "launch.html", _context(values, {}, from_run))
+    elif preset:
+        chosen, filled = preset_values(preset, get_settings())
+        values |= filled
+    elif local := local_task_data(get_settings(), "xnli"):  # the datasets are on disk: offline by default
+        values |= {"data.source": "local", "data.dir": local}
+    return render(request, "launch.html", _context(values, {}, from_run, chosen))
+
+
+@router.get("/launch/checks.json", include_in_schema=False)
+def launch_checks(request: Request, user: CurrentUser) -> dict[str, str | None]:
+    """The launch form's warnings as it changes: a missing local data folder, the CPU run-time estimate."""
+    require_role(user, "member", "launching a run")  # members only: it says whether a folder exists
+    query = request.query_params
+    raw: dict[str, Any] = {key: query.getlist(key) if key in MULTI else query.get(key) for key in query}
+    checks = form_checks(raw, get_settings().data_dir)
+    return {"data_warning": checks.data_warning, "estimate": checks.estimate}
 
 
 @router.post("/launch", include_in_schema=False)

@@ -92,11 +92,40 @@ function update() {
   }
 }
 
+// The server's checks of the filled-in form: a local data folder that is not there, the CPU estimate.
+let checksTimer = null;
+let checksAsked = 0;
+async function refreshChecks() {
+  const asked = ++checksAsked;
+  const query = new URLSearchParams(new FormData(form));
+  try {
+    const response = await fetch(`/launch/checks.json?${query}`, { cache: "no-store" });
+    if (!response.ok || asked !== checksAsked) return;
+    const checks = await response.json();
+    const warning = document.getElementById("data-warning");
+    warning.textContent = checks.data_warning || "";
+    warning.hidden = !checks.data_warning;
+    const estimate = document.getElementById("launch-estimate");
+    estimate.textContent = checks.estimate || "";
+    estimate.hidden = !checks.estimate;
+  } catch (err) {
+    /* offline for a moment: the page's own render still shows the last checks */
+  }
+}
+function scheduleChecks() {
+  clearTimeout(checksTimer);
+  checksTimer = setTimeout(refreshChecks, 300);
+}
+
 form.addEventListener("change", (event) => {
   if (event.target.id === "f-task") applyTask();
   update();
+  scheduleChecks();
 });
-form.addEventListener("input", update);
+form.addEventListener("input", () => {
+  update();
+  scheduleChecks();
+});
 form.addEventListener("click", (event) => {
   const button = event.target.closest("[data-preset]");
   if (button) preset(button.dataset.preset);

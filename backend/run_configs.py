@@ -17,6 +17,7 @@ from backend.errors import Invalid
 from worker.training.config import RunConfig, format_validation_error
 
 MAX_SWEEP_RUNS = 1000
+MAX_GRID_FIELDS = 20
 
 
 class ConfigError(Invalid):
@@ -67,8 +68,15 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any
 def expand_grid(
     base: dict[str, Any], grid: dict[str, list[Any]]
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Every combination of the grid (first key varies slowest): (config, {path: value}) pairs."""
+    """Every combination of the grid (first key varies slowest): (config, {path: value}) pairs.
+
+    The number of combinations is checked before any is built (a grid of 30 fields of 2 values
+    would be a billion configs)."""
+    if len(grid) > MAX_GRID_FIELDS:
+        raise ConfigError(f"grid: at most {MAX_GRID_FIELDS} fields")
     for path, values in grid.items():
+        if len(path) > 100:
+            raise ConfigError(f"grid: '{path[:100]}…' is not a dotted config field")
         if not path or any(not part for part in path.split(".")):
             raise ConfigError(f"grid: '{path}' is not a dotted config field")
         if not isinstance(values, list) or not values:

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, computed_field
 
+from worker.training.config import MAX_SEED, no_nul
 from worker.training.results import RunStatus
+
+# ── bounds of what callers send: the lengths of the columns they land in (backend/models.py) ─────
+
+MAX_DB_INT = MAX_SEED  # ids and seeds are INTEGER columns: a larger number is no row (and would raise)
+TAG_MAX_LENGTH = 100  # run_tags.tag
+NAME_MAX_LENGTH = 200  # runs.name, experiments.name
+USER_NAME_MAX_LENGTH = 64  # users.name
+TEXT_MAX_LENGTH = 20_000  # notes and descriptions (TEXT columns, but a page shows them whole)
+MAX_TAGS = 50  # tags on one run
+MAX_PAGE = 100_000  # page numbers of a list (offset = page × page size stays an INTEGER)
+
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX_LENGTH),
+    AfterValidator(no_nul),
+]
+Name = Annotated[str, StringConstraints(max_length=NAME_MAX_LENGTH), AfterValidator(no_nul)]
+LongText = Annotated[str, StringConstraints(max_length=TEXT_MAX_LENGTH), AfterValidator(no_nul)]
 
 
 class ExperimentOut(BaseModel):

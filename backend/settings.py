@@ -80,6 +80,15 @@ class Settings(BaseSettings):
         ge=0,
         description="how long a finished run retries storing its results before leaving them in the spool",
     )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="largest request body accepted (413 beyond)"
+    )
+    run_time_limit_minutes: float = Field(
+        default=7 * 24 * 60,
+        ge=0,
+        allow_inf_nan=False,
+        description="a run attempt that trains longer is stopped and failed ('time limit'); 0: none",
+    )
     log_level: str = "info"
     auth: Literal["auto", "on", "off"] = Field(
         default="auto", description="accounts and tokens; auto: on unless the server binds to loopback only"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from backend.params import ExperimentId
 from backend.schemas import ExperimentOut
 from backend.services import experiments
 
@@ -16,5 +17,5 @@ def list_experiments() -> list[ExperimentOut]:
 
 
 @router.get("/experiments/{experiment_id}", response_model=ExperimentOut)
-def get_experiment(experiment_id: int) -> ExperimentOut:
+def get_experiment(experiment_id: ExperimentId) -> ExperimentOut:
     return experiments.get_experiment(experiment_id)

@@ -111,7 +111,7 @@ def parse_seeds(text: str) -> list[int]:
     seeds: list[int] = []
     for part in text.replace(",", " ").split():
         lo, dash, hi = part.partition("-")
-        if not lo.isdigit() or (dash and not hi.isdigit()):
+        if not (lo.isascii() and lo.isdigit()) or (dash and not (hi.isascii() and hi.isdigit())):
             raise ValueError(f"'{part}' is not a seed; write whole numbers like 1, 2, 3 or a range 1-3")
         span = range(int(lo), int(hi) + 1) if dash else range(int(lo), int(lo) + 1)
         if len(span) == 0 or len(span) > MAX_SEEDS:

@@ -16,7 +16,7 @@ from backend.access import CurrentUser
 from backend.figures.style import TIER_ORDER
 from backend.pages.launch_form import form_values, model_suggestions, parse_launch_form
 from backend.pages.templating import render
-from backend.schemas import Principal
+from backend.schemas import MAX_DB_INT, Principal
 from backend.services import runs
 from backend.services.permissions import require_role
 from backend.settings import get_settings
@@ -53,7 +53,9 @@ def _context(
 def launch_page(
     request: Request,
     user: CurrentUser,
-    from_run: Annotated[int | None, Query(alias="from", description="run to clone")] = None,
+    from_run: Annotated[
+        int | None, Query(alias="from", ge=1, le=MAX_DB_INT, description="run to clone")
+    ] = None,
 ) -> HTMLResponse:
     require_role(user, "member", "launching a run")  # a viewer gets a 403 page, not a form that fails
     values = form_values()

@@ -198,7 +198,7 @@ def _train_and_store(
 
     policy = CheckpointPolicy(settings.run_checkpoint_dir(run_id), settings.checkpoint_minutes)
     try:
-        result = train(claim.config, reporter, checkpoints=policy)
+        result = train(claim.config, reporter, checkpoints=policy, roots=settings.path_roots)
     except RunCancelled:
         reporter.close()
         if reporter.lost:

@@ -137,6 +137,11 @@ def _field_for(loc: tuple[Any, ...], message: str) -> str:
     return "__all__"
 
 
+def field_for_message(message: str) -> str:
+    """The form field a service's error message ('data.dir: …') belongs next to."""
+    return _field_for((), message)
+
+
 def parse_launch_form(form: Mapping[str, Any], data_dir: str | None = None) -> LaunchRequest:
     base: dict[str, Any] = {}
     for name in SIMPLE_FIELDS:

@@ -6,6 +6,7 @@ the same submit path as the JSON API and redirects to the run, or to the sweep's
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from backend.access import CurrentUser
 from backend.figures.style import TIER_ORDER
-from backend.pages.launch_form import form_values, model_suggestions, parse_launch_form
+from backend.pages.launch_form import field_for_message, form_values, model_suggestions, parse_launch_form
 from backend.pages.templating import render
+from backend.run_configs import ConfigError
 from backend.schemas import MAX_DB_INT, Principal
 from backend.services import runs
 from backend.services.permissions import require_role
@@ -76,12 +78,19 @@ async def launch_submit(request: Request, user: CurrentUser) -> Response:
 def _launch(request: Request, raw: dict[str, Any], user: Principal) -> Response:
     require_role(user, "member", "launching a run")
     parsed = parse_launch_form(raw, get_settings().data_dir)
-    if parsed.errors:
-        values = form_values() | raw | {k: raw.get(k, []) for k in MULTI}
-        return render(request, "launch.html", _context(values, parsed.errors), status_code=422)
-    if not parsed.is_sweep:
-        created = runs.submit_run(parsed.configs[0], tags=parsed.tags, actor=user)
-        return RedirectResponse(f"/runs/{created.id}", status_code=303)
-    name = parsed.base.get("name") or f"{parsed.base['task']} sweep"
-    sweep = runs.submit_sweep(name=name, base=parsed.base, grid=parsed.grid, tags=parsed.tags, actor=user)
-    return RedirectResponse(f"/?experiment={sweep.experiment_id}", status_code=303)
+    errors = parsed.errors
+    if not errors:
+        try:
+            if not parsed.is_sweep:
+                created = runs.submit_run(parsed.configs[0], tags=parsed.tags, actor=user)
+                return RedirectResponse(f"/runs/{created.id}", status_code=303)
+            name = parsed.base.get("name") or f"{parsed.base['task']} sweep"
+            sweep = runs.submit_sweep(
+                name=name, base=parsed.base, grid=parsed.grid, tags=parsed.tags, actor=user
+            )
+            return RedirectResponse(f"/?experiment={sweep.experiment_id}", status_code=303)
+        except ConfigError as exc:  # a path outside the server's roots, a tag too long: next to its field
+            message = re.sub(r"^runs\[\d+\]: ", "", exc.message)
+            errors = {field_for_message(message): [message]}
+    values = form_values() | raw | {k: raw.get(k, []) for k in MULTI}
+    return render(request, "launch.html", _context(values, errors), status_code=422)

@@ -20,7 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from backend import queue, store
 from backend.errors import Conflict, Invalid, NotFound
-from backend.run_configs import validate_config, validate_sweep
+from backend.run_configs import ConfigError, check_paths, validate_config, validate_sweep
 from backend.schemas import (
     MAX_TAGS,
     TEXT_MAX_LENGTH,
@@ -113,7 +113,9 @@ def submit_run(
     is down is no error: the run is stored and waits for the queue (RunCreated.message says so).
     """
     require_role(actor, "member", "launching a run")
-    parsed = config if isinstance(config, RunConfig) else validate_config(config, get_settings().data_dir)
+    settings = get_settings()
+    parsed = config if isinstance(config, RunConfig) else validate_config(config, settings.data_dir)
+    check_paths(parsed, settings.path_roots)
     tag_list = checked_tags(tags)
     if experiment_id is not None and store.get_experiment(experiment_id) is None:
         raise Invalid(f"experiment_id: no experiment {experiment_id}")
@@ -132,7 +134,13 @@ def submit_sweep(
     """Every combination of `grid` over `base` as one experiment; all validated before any is stored."""
     require_role(actor, "member", "launching a sweep")
     tags = checked_tags(tags)
-    configs = validate_sweep(dict(base), dict(grid), get_settings().data_dir)
+    settings = get_settings()
+    configs = validate_sweep(dict(base), dict(grid), settings.data_dir)
+    for i, config in enumerate(configs):
+        try:
+            check_paths(config, settings.path_roots)
+        except ConfigError as exc:
+            raise ConfigError(f"runs[{i}]: {exc.message}") from None
     planned = [(cfg, queue.queue_for(cfg), queue.new_task_id()) for cfg in configs]
     spec = {"base": dict(base), "grid": dict(grid)}
     experiment, run_ids = store.create_sweep(name, description, spec, planned, tags=tags, owner_id=actor.id)
@@ -155,6 +163,7 @@ def retry_run(run_id: int, *, actor: Principal) -> RunCreated:
         config = RunConfig.model_validate(run.config)
     except ValidationError as exc:
         raise Invalid(f"run {run_id} cannot be retried as it is: {format_validation_error(exc)}") from None
+    check_paths(config, get_settings().path_roots)
     return _submit(config, experiment_id=run.experiment_id, tags=run.tags, retry_of=run_id, owner_id=actor.id)
 
 

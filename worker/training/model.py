@@ -15,18 +15,34 @@ import torch
 from torch import nn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
+from worker.training.paths import UNCONFINED, Roots, is_local_model
 
-def load_tokenizer(name_or_path: str) -> Any:
-    return AutoTokenizer.from_pretrained(name_or_path)
+
+def _source(name_or_path: str, roots: Roots) -> tuple[str, dict[str, Any]]:
+    """What to load and how: a local folder only under `roots` (PathRefused otherwise, before the disk
+    is looked at) and never from the hub; remote code is never trusted."""
+    source = roots.model_source(name_or_path, resolve=True)
+    return source, {"trust_remote_code": False, "local_files_only": is_local_model(source)}
+
+
+def load_tokenizer(name_or_path: str, roots: Roots = UNCONFINED) -> Any:
+    source, options = _source(name_or_path, roots)
+    return AutoTokenizer.from_pretrained(source, **options)
 
 
 def load_classifier(
-    name_or_path: str, num_labels: int, seed: int, device: torch.device | None = None
+    name_or_path: str,
+    num_labels: int,
+    seed: int,
+    device: torch.device | None = None,
+    roots: Roots = UNCONFINED,
 ) -> PreTrainedModel:
     """The pretrained encoder of `name_or_path` with a freshly initialised head of `num_labels`
-    outputs (1 = regression). An unknown id or path raises the loader's own OSError."""
+    outputs (1 = regression). An unknown id or path raises the loader's own OSError; a folder
+    outside `roots` (the worker's XLT_MODEL_DIRS) raises PathRefused."""
+    source, options = _source(name_or_path, roots)
     pretrained = AutoModelForSequenceClassification.from_pretrained(
-        name_or_path, num_labels=num_labels, ignore_mismatched_sizes=True, dtype=torch.float32
+        source, num_labels=num_labels, ignore_mismatched_sizes=True, dtype=torch.float32, **options
     )
     return with_fresh_head(pretrained, num_labels, seed, device)
 

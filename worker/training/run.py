@@ -49,6 +49,7 @@ from worker.training.diagnostics import chance_warning, stuck_at_chance
 from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language
 from worker.training.languages import DATASET_LANGUAGES
 from worker.training.model import encoder, load_classifier, load_tokenizer, with_fresh_head
+from worker.training.paths import UNCONFINED, Roots
 from worker.training.perturbations import embedding_neighbors
 from worker.training.precision import Runtime, resolve_runtime, seed_everything
 from worker.training.reporter import NullReporter, Reporter, StopCheck, stop_if_asked
@@ -69,22 +70,26 @@ ENCODE_CHUNK = 10_000  # pairs tokenized between two cancel checks
 
 
 def run(
-    config: RunConfig, reporter: Reporter | None = None, checkpoints: CheckpointPolicy | None = None
+    config: RunConfig,
+    reporter: Reporter | None = None,
+    checkpoints: CheckpointPolicy | None = None,
+    roots: Roots = UNCONFINED,
 ) -> RunResult:
     """Train and evaluate one configuration; returns the results.json content (status 'succeeded').
 
     With `checkpoints`, training state is written under its folder and a usable checkpoint found
     there is resumed (the caller removes the folder when the run is over). Raises RunCancelled when
     `reporter.should_stop()` turns true (loading, training, evaluation), DataError for
-    missing/malformed data, ValueError for an impossible device/precision, and the loader's OSError
-    for an unknown model id or path."""
+    missing/malformed data, ValueError for an impossible device/precision, the loader's OSError
+    for an unknown model id or path, and PathRefused for local files outside `roots` (a worker's
+    XLT_DATA_DIR and XLT_MODEL_DIRS; `xlt train` reads anywhere)."""
     reporter = reporter or NullReporter()
     stop = reporter.should_stop
     stop_if_asked(stop, "starting")
     runtime = resolve_runtime(config.train)
     seed = config.train.seed
     seed_everything(seed)
-    tokenizer = load_tokenizer(config.model)
+    tokenizer = load_tokenizer(config.model, roots)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     max_len = config.train.max_seq_len
 
@@ -93,7 +98,7 @@ def run(
 
     def load(dataset: str, split: str, lang: str, max_examples: int | None = None) -> list[PairExample]:
         stop_if_asked(stop, f"loading {dataset} {split}.{lang}")
-        return load_split(config.data, dataset, split, lang, max_examples)
+        return load_split(config.data, dataset, split, lang, max_examples, roots)
 
     # ---- data (all of it, before any training)
     task, source = config.task, config.source_language
@@ -114,11 +119,13 @@ def run(
     # ---- model and rs_da augmentation
     first_head = num_labels("stsb" if sts_data is not None else task)
     stop_if_asked(stop, "loading the model")
-    model = load_classifier(config.model, first_head, seed, runtime.device)
+    model = load_classifier(config.model, first_head, seed, runtime.device, roots)
     stop_if_asked(stop, "loading the model")
     augmentation: AugmentationStats | None = None
     if config.robust.method == "rs_da":
-        train_data, augmentation = augmented_training_set(config, train_examples, tokenizer, model, enc, stop)
+        train_data, augmentation = augmented_training_set(
+            config, train_examples, tokenizer, model, enc, stop, roots
+        )
     else:
         train_data = enc(train_examples)
 
@@ -325,6 +332,7 @@ def augmented_training_set(
     model: PreTrainedModel,
     enc: Any,
     stop: StopCheck | None = None,
+    roots: Roots = UNCONFINED,
 ) -> tuple[Encoded, AugmentationStats]:
     """rs_da: copies with synonyms from the table (text level) or embedding neighbours (token level)."""
     r = config.robust
@@ -335,6 +343,7 @@ def augmented_training_set(
             path = Path(config.data.dir) / SYNONYMS_IN_DATA_DIR
         else:
             raise DataError("robust.synonyms_path is required for rs_da with data.source 'hf'")
+        roots.data_path(str(path), "robust.synonyms_path", resolve=True)
         augmented, stats = augment_text(
             examples,
             load_synonym_table(path),

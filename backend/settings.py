@@ -99,6 +99,9 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="a run attempt that trains longer is stopped and failed ('time limit'); 0: none",
     )
+    share_link_max_days: float = Field(
+        default=90, gt=0, allow_inf_nan=False, description="share links expire after at most this many days"
+    )
     log_level: str = "info"
     auth: Literal["auto", "on", "off"] = Field(
         default="auto", description="accounts and tokens; auto: on unless the server binds to loopback only"

@@ -191,3 +191,15 @@ def test_the_cap_is_a_setting(tmp_path: Path) -> None:
         view = {"kind": "run", "view": {"run_id": run_id}}
         assert client.post("/api/share-links", json=view | {"expires_in_days": 3}).status_code == 422
         assert client.post("/api/share-links", json=view | {"expires_in_days": 2}).status_code == 201
+
+
+def test_exports_of_the_real_app_neutralise_spreadsheet_formulas(
+    client: TestClient, embedded_settings: Settings
+) -> None:
+    run_id = store.import_result(
+        fake_result(tiny_config(name='=HYPERLINK("http://evil.example")'), {"en": 0.8})
+    )
+    token = _share(client, "run", {"run_id": run_id})
+    for path in (f"/runs/{run_id}/export.csv", f"/s/{token}/export.csv"):
+        row = client.get(path).text.splitlines()[1]
+        assert row.startswith(f"{run_id},\"'=HYPERLINK(") and ",=" not in row, row

@@ -22,6 +22,7 @@ from backend.params import (
 )
 from backend.schemas import MAX_TAGS, LongText, MetricSeries, RunCreated, RunOut, RunPage, ScoreOut, Tag
 from backend.services import runs
+from worker.training.config import RunConfig
 
 router = APIRouter(tags=["runs"])
 
@@ -41,7 +42,14 @@ class NotesIn(BaseModel):
 @router.post("/runs", status_code=201, response_model=RunCreated, summary="Submit a run config")
 def create_run(
     user: CurrentUser,
-    config: Annotated[dict[str, Any], Body(description="a run config (worker/training/config.py)")],
+    config: Annotated[
+        RunConfig | dict[str, Any],
+        Field(union_mode="left_to_right"),
+        Body(
+            description="a run config (worker/training/config.py); `data: {source: local}` without "
+            "`dir` uses the server's XLT_DATA_DIR"
+        ),
+    ],
     experiment_id: ExperimentFilter = None,
     tag: Annotated[list[str], Query(max_length=MAX_TAGS)] = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> RunCreated:

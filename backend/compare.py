@@ -134,7 +134,7 @@ def build_compare(
     baseline_label = None
     if baseline:
         wanted = baseline.removeprefix("run:")
-        if wanted.isdigit():
+        if wanted.isascii() and wanted.isdigit() and len(wanted) <= 10:  # not '²', not 2**70
             baseline_label = group_of_run.get(int(wanted))
         elif baseline in labels.values():
             baseline_label = baseline

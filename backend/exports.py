@@ -2,6 +2,8 @@
 
 Pure functions of the store's pydantic objects; the page routes only set the content type and file name.
 Values are accuracies in [0, 1] in CSV/JSON (as stored) and percentages in the LaTeX table (as papers print).
+CSV cells of text that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
+return: a run named `=HYPERLINK(…)`) get a leading `'` (OWASP's CSV injection advice); numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -50,11 +53,22 @@ COMPARE_CSV_COLUMNS = [
 ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text a spreadsheet would evaluate gets a leading quote; numbers (-0.01 included) are kept."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def _csv(columns: list[str], rows: list[list[Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; also quotes a field holding a \r
     writer.writerow(columns)
-    writer.writerows(rows)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     return out.getvalue()
 
 

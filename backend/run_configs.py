@@ -1,4 +1,5 @@
-"""Turning submitted JSON into validated RunConfigs: one config, or a sweep's grid over dotted fields.
+"""Turning submitted JSON into validated RunConfigs: one config, or a sweep's grid over dotted fields,
+and the check that a config reads only where this server allows (`check_paths`).
 
 A bad value raises ConfigError whose message names the field (`train.learning_rate: …`); for a sweep
 the message also says which grid point (`runs[3] (robust.method=adv): …`).
@@ -15,8 +16,10 @@ from pydantic import ValidationError
 
 from backend.errors import Invalid
 from worker.training.config import RunConfig, format_validation_error
+from worker.training.paths import PathRefused, Roots
 
 MAX_SWEEP_RUNS = 1000
+MAX_GRID_FIELDS = 20
 
 
 class ConfigError(Invalid):
@@ -38,6 +41,20 @@ def validate_config(data: Any, data_dir: str | None = None) -> RunConfig:
         return RunConfig.model_validate(_fill_defaults(data, data_dir))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from exc
+
+
+def check_paths(config: RunConfig, roots: Roots) -> None:
+    """Local data (data.dir), the synonym table (robust.synonyms_path) and a local model folder only
+    under the operator's roots, and a model that is not a folder must look like a hub id; ConfigError
+    naming the field otherwise. The worker checks again before it reads (worker.training.paths)."""
+    try:
+        if config.data.source == "local" and config.data.dir is not None:
+            roots.data_path(config.data.dir, "data.dir")
+        if config.robust.synonyms_path is not None:
+            roots.data_path(config.robust.synonyms_path, "robust.synonyms_path")
+        roots.model_source(config.model, "model")
+    except PathRefused as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def set_dotted(config: dict[str, Any], path: str, value: Any) -> None:
@@ -67,8 +84,15 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any
 def expand_grid(
     base: dict[str, Any], grid: dict[str, list[Any]]
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Every combination of the grid (first key varies slowest): (config, {path: value}) pairs."""
+    """Every combination of the grid (first key varies slowest): (config, {path: value}) pairs.
+
+    The number of combinations is checked before any is built (a grid of 30 fields of 2 values
+    would be a billion configs)."""
+    if len(grid) > MAX_GRID_FIELDS:
+        raise ConfigError(f"grid: at most {MAX_GRID_FIELDS} fields")
     for path, values in grid.items():
+        if len(path) > 100:
+            raise ConfigError(f"grid: '{path[:100]}…' is not a dotted config field")
         if not path or any(not part for part in path.split(".")):
             raise ConfigError(f"grid: '{path}' is not a dotted config field")
         if not isinstance(values, list) or not values:

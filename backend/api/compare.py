@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from backend.api.responses import pydantic_json
+from backend.params import ExperimentFilter
 from backend.run_ids import parse_run_ids
 from backend.schemas import CompareResult
 from backend.services.compare import compare_runs
@@ -16,10 +17,14 @@ router = APIRouter(tags=["compare"])
 
 @router.get("/compare", response_model=CompareResult)
 def compare(
-    runs: Annotated[list[str], Query(description="run ids, comma-separated or repeated")] = [],  # noqa: B006
-    baseline: str | None = Query(None, description="a group key, or run:<id> for the group of that run"),
-    metric: str = "accuracy",
-    experiment: int | None = Query(None, description="compare the succeeded runs of this experiment"),
+    runs: Annotated[
+        list[str], Query(description="run ids, comma-separated or repeated", max_length=1000)
+    ] = [],  # noqa: B006
+    baseline: str | None = Query(
+        None, max_length=1000, description="a group key, or run:<id> for the group of that run"
+    ),
+    metric: str = Query("accuracy", max_length=32),
+    experiment: ExperimentFilter = None,
 ) -> Response:
     result = compare_runs(parse_run_ids(runs), experiment_id=experiment, baseline=baseline, metric=metric)
     return pydantic_json(result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from backend.api.responses import pydantic_json
+from backend.params import ExperimentId
 from backend.schemas import ExperimentOut
 from backend.services import experiments, studies
 from backend.studies.report_models import StudyReport
@@ -18,7 +19,7 @@ def list_experiments() -> list[ExperimentOut]:
 
 
 @router.get("/experiments/{experiment_id}", response_model=ExperimentOut)
-def get_experiment(experiment_id: int) -> ExperimentOut:
+def get_experiment(experiment_id: ExperimentId) -> ExperimentOut:
     return experiments.get_experiment(experiment_id)
 
 
@@ -27,7 +28,7 @@ def get_experiment(experiment_id: int) -> ExperimentOut:
     response_model=StudyReport,
     summary="A study's report: deltas with intervals, Holm-corrected tests, verdicts, excluded runs",
 )
-def get_report(experiment_id: int) -> Response:
+def get_report(experiment_id: ExperimentId) -> Response:
     """Built from the experiment's finished runs against its baseline; 409 while none has finished
     or when the runs cannot be compared."""
     return pydantic_json(studies.study_report(experiment_id))

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.access import CurrentUser
-from backend.schemas import SweepCreated
+from backend.schemas import MAX_TAGS, LongText, Name, SweepCreated, Tag
 from backend.services import runs
 
 router = APIRouter(tags=["sweeps"])
@@ -17,14 +17,15 @@ router = APIRouter(tags=["sweeps"])
 class SweepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="sweep", max_length=200)
-    description: str = ""
+    name: Name = "sweep"
+    description: LongText = ""
     base: dict[str, Any] = Field(description="a run config shared by every run")
     grid: dict[str, list[Any]] = Field(
         description="dotted config field → values, e.g. "
-        "{'robust.method': ['none', 'rs_rp'], 'train.seed': [1, 2]}"
+        "{'robust.method': ['none', 'rs_rp'], 'train.seed': [1, 2]}; at most 1,000 "
+        "combinations (checked before any is built)"
     )
-    tags: list[str] = Field(default_factory=list)
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
 
 
 @router.post("/sweeps", status_code=201, response_model=SweepCreated, summary="Submit a grid of runs")

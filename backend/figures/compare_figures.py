@@ -12,6 +12,7 @@ from typing import Any
 
 from backend.compare import cell_index, compare_languages, group_labels, source_language
 from backend.figures.style import (
+    PLOTLY_CONFIG,
     TIER_CLASSES,
     TIER_COLOURS,
     TIER_ORDER,
@@ -146,7 +147,7 @@ def grouped_bars(result: CompareResult) -> Figure:
             **per_language_legend_and_margin(len(order)),
         }
     )
-    return {"data": traces, "layout": layout}
+    return {"data": traces, "layout": layout, "config": PLOTLY_CONFIG}
 
 
 def _ci_text(cell: CompareCell) -> str:
@@ -233,7 +234,7 @@ def delta_bars(result: CompareResult) -> Figure:
         layout["annotations"] = notes + [
             placeholder_note("Choose a baseline group (and at least one other) to see deltas")
         ]
-    return {"data": traces, "layout": layout}
+    return {"data": traces, "layout": layout, "config": PLOTLY_CONFIG}
 
 
 def groups_heatmap(result: CompareResult) -> Figure:
@@ -272,7 +273,7 @@ def groups_heatmap(result: CompareResult) -> Figure:
             },
         }
     )
-    return {"data": [trace], "layout": layout}
+    return {"data": [trace], "layout": layout, "config": PLOTLY_CONFIG}
 
 
 def tier_bars(result: CompareResult) -> Figure:
@@ -327,4 +328,4 @@ def tier_bars(result: CompareResult) -> Figure:
             "margin": {"l": 64, "r": 24, "t": 48, "b": 80},
         }
     )
-    return {"data": traces, "layout": layout}
+    return {"data": traces, "layout": layout, "config": PLOTLY_CONFIG}

@@ -11,6 +11,7 @@ from typing import Any
 
 from backend.figures.style import (
     DATASET_NAMES,
+    PLOTLY_CONFIG,
     TIER_COLOURS,
     TIER_LABELS,
     TIER_ORDER,
@@ -177,7 +178,7 @@ def language_bars(
                 "line": {"color": "#374151", "width": 1.5, "dash": "dash"},
             }
         )
-    return {"data": traces, "layout": layout}
+    return {"data": traces, "layout": layout, "config": PLOTLY_CONFIG}
 
 
 def loss_curve(series: Sequence[MetricSeries]) -> Figure:
@@ -227,7 +228,7 @@ def loss_curve(series: Sequence[MetricSeries]) -> Figure:
         layout["annotations"] = [placeholder_note("No loss points yet")]
         layout["xaxis"]["visible"] = False
         layout["yaxis"]["visible"] = False
-    return {"data": traces, "layout": layout}
+    return {"data": traces, "layout": layout, "config": PLOTLY_CONFIG}
 
 
 def generalized_heatmap(
@@ -261,4 +262,4 @@ def generalized_heatmap(
             "margin": {"l": 150, "r": 24, "t": 24, "b": 150},
         }
     )
-    return {"data": [trace], "layout": layout}
+    return {"data": [trace], "layout": layout, "config": PLOTLY_CONFIG}

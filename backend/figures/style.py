@@ -40,6 +40,16 @@ DATASET_NAMES: dict[str, str] = {
     "americasnli": "AmericasNLI",
     "stsb": "STS-B",
 }
+# How every chart is drawn (charts.js applies it too, whatever a figure says): plotly's modebar keeps
+# zoom, pan and PNG download, and never offers "Edit in Chart Studio" / "Share chart": nothing leaves
+# the server for Plotly's cloud.
+PLOTLY_CONFIG: dict[str, object] = {
+    "displaylogo": False,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio", "lasso2d", "select2d", "autoScale2d"],
+}
 FONT = {
     "family": "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
     "size": 13,

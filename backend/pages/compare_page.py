@@ -11,20 +11,22 @@ from fastapi.responses import HTMLResponse, Response
 from backend.pages.downloads import compare_export
 from backend.pages.templating import render
 from backend.pages.views import compare_view
+from backend.params import ExperimentFilter
 from backend.run_ids import parse_run_ids
 from backend.services.compare import NothingToCompare, compare_runs
 
 router = APIRouter()
 
-RunsQuery = Annotated[list[str], Query()]
+RunsQuery = Annotated[list[str], Query(max_length=1000)]
+Baseline = Annotated[str | None, Query(max_length=1000)]
 
 
 @router.get("/compare", response_class=HTMLResponse, include_in_schema=False)
 def compare_page(
     request: Request,
     runs: RunsQuery = [],  # noqa: B006
-    baseline: str | None = None,
-    experiment: int | None = None,
+    baseline: Baseline = None,
+    experiment: ExperimentFilter = None,
 ) -> HTMLResponse:
     try:
         result = compare_runs(
@@ -48,7 +50,7 @@ def compare_page(
 def compare_export_page(
     fmt: str,
     runs: RunsQuery = [],  # noqa: B006
-    baseline: str | None = None,
-    experiment: int | None = None,
+    baseline: Baseline = None,
+    experiment: ExperimentFilter = None,
 ) -> Response:
     return compare_export(compare_runs(parse_run_ids(runs), experiment_id=experiment, baseline=baseline), fmt)

@@ -14,6 +14,7 @@ from backend.errors import NotFound
 from backend.pages.downloads import download
 from backend.pages.study_views import experiment_view
 from backend.pages.templating import render
+from backend.params import ExperimentId
 from backend.services import studies
 from backend.studies.render import Format, render_report
 
@@ -29,13 +30,13 @@ assert {f for f, _ in REPORT_FILES.values()} == set(get_args(Format))
 
 
 @router.get("/experiments/{experiment_id}", response_class=HTMLResponse, include_in_schema=False)
-def experiment_page(request: Request, experiment_id: int) -> HTMLResponse:
+def experiment_page(request: Request, experiment_id: ExperimentId) -> HTMLResponse:
     context = experiment_view(studies.experiment_overview(experiment_id)) | {"nav": "runs"}
     return render(request, "experiment.html", context)
 
 
 @router.get("/experiments/{experiment_id}/report.{ext}", include_in_schema=False)
-def report_download(experiment_id: int, ext: str) -> Response:
+def report_download(experiment_id: ExperimentId, ext: str) -> Response:
     if ext not in REPORT_FILES:
         raise NotFound(f"no report format '{ext}' ({', '.join(REPORT_FILES)})")
     fmt, media_type = REPORT_FILES[ext]

@@ -133,7 +133,7 @@ def parse_seeds(text: str) -> list[int]:
     seeds: list[int] = []
     for part in text.replace(",", " ").split():
         lo, dash, hi = part.partition("-")
-        if not lo.isdigit() or (dash and not hi.isdigit()):
+        if not (lo.isascii() and lo.isdigit()) or (dash and not (hi.isascii() and hi.isdigit())):
             raise ValueError(f"'{part}' is not a seed; write whole numbers like 1, 2, 3 or a range 1-3")
         span = range(int(lo), int(hi) + 1) if dash else range(int(lo), int(lo) + 1)
         if len(span) == 0 or len(span) > MAX_SEEDS:
@@ -157,6 +157,11 @@ def _field_for(loc: tuple[Any, ...], message: str) -> str:
         if message.startswith(name):
             return name
     return "__all__"
+
+
+def field_for_message(message: str) -> str:
+    """The form field a service's error message ('data.dir: …') belongs next to."""
+    return _field_for((), message)
 
 
 def parse_launch_form(form: Mapping[str, Any], data_dir: str | None = None) -> LaunchRequest:

@@ -7,6 +7,7 @@ the same submit path as the JSON API and redirects to the run, the sweep's runs,
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,10 +18,17 @@ from backend.access import CurrentUser
 from backend.errors import Invalid
 from backend.figures.style import TIER_ORDER
 from backend.pages.launch_checks import form_checks, submitted_shape
-from backend.pages.launch_form import form_values, model_suggestions, parse_launch_form
+from backend.pages.launch_form import (
+    LaunchRequest,
+    field_for_message,
+    form_values,
+    model_suggestions,
+    parse_launch_form,
+)
 from backend.pages.launch_presets import LaunchPreset, local_task_data, offered_presets, preset_values
 from backend.pages.templating import render
-from backend.schemas import Principal
+from backend.run_configs import ConfigError
+from backend.schemas import MAX_DB_INT, Principal
 from backend.services import runs, studies
 from backend.services.permissions import require_role
 from backend.settings import get_settings
@@ -63,8 +71,12 @@ def _context(
 def launch_page(
     request: Request,
     user: CurrentUser,
-    from_run: Annotated[int | None, Query(alias="from", description="run to clone")] = None,
-    preset: Annotated[str | None, Query(description="fill in a preset (launch_presets.PRESETS)")] = None,
+    from_run: Annotated[
+        int | None, Query(alias="from", ge=1, le=MAX_DB_INT, description="run to clone")
+    ] = None,
+    preset: Annotated[
+        str | None, Query(max_length=100, description="fill in a preset (launch_presets.PRESETS)")
+    ] = None,
 ) -> HTMLResponse:
     require_role(user, "member", "launching a run")  # a viewer gets a 403 page, not a form that fails
     values, chosen = form_values(), None
@@ -99,22 +111,30 @@ def _launch(request: Request, raw: dict[str, Any], user: Principal) -> Response:
     require_role(user, "member", "launching a run")
     parsed = parse_launch_form(raw, get_settings().data_dir)
     values = form_values() | raw | {k: raw.get(k, []) for k in MULTI}
-    if parsed.errors:
-        return render(request, "launch.html", _context(values, parsed.errors), status_code=422)
+    errors = parsed.errors
+    if not errors:
+        try:
+            return _submit(parsed, user)
+        except ConfigError as exc:  # a path outside the server's roots, a tag too long: next to its field
+            message = re.sub(r"^runs\[\d+\]: ", "", exc.message)
+            errors = {field_for_message(message): [message]}
+        except Invalid as exc:  # e.g. a study with no plain method to compare with: next to the grid
+            errors = {"grid.methods" if exc.message.startswith("methods") else "__all__": [exc.message]}
+    return render(request, "launch.html", _context(values, errors), status_code=422)
+
+
+def _submit(parsed: LaunchRequest, user: Principal) -> Response:
+    """Submit what the form describes (a run, a sweep or a study) and redirect to where it shows."""
     if parsed.is_study:
         name = parsed.base.get("name") or f"{parsed.base['task']} study"
-        try:
-            study = studies.submit_study(
-                name=name,
-                base=parsed.study_base,
-                methods=parsed.study_methods,
-                seeds=parsed.seeds,
-                tags=parsed.tags,
-                actor=user,
-            )
-        except Invalid as exc:  # e.g. no plain method to compare with: shown next to the method grid
-            errors = {"grid.methods" if exc.message.startswith("methods") else "__all__": [exc.message]}
-            return render(request, "launch.html", _context(values, errors), status_code=422)
+        study = studies.submit_study(
+            name=name,
+            base=parsed.study_base,
+            methods=parsed.study_methods,
+            seeds=parsed.seeds,
+            tags=parsed.tags,
+            actor=user,
+        )
         return RedirectResponse(f"/experiments/{study.experiment_id}", status_code=303)
     if not parsed.is_sweep:
         created = runs.submit_run(parsed.configs[0], tags=parsed.tags, actor=user)

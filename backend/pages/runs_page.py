@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from backend.pages.templating import render
+from backend.params import PageNumber
 from backend.run_ids import parse_run_ids
+from backend.schemas import NAME_MAX_LENGTH, TAG_MAX_LENGTH, USER_NAME_MAX_LENGTH
 from backend.services import runs
 from worker.training.config import METHOD_LABELS, TaskName
 from worker.training.results import ACTIVE_STATUSES, RUN_STATUSES, STUCK_AT_CHANCE
@@ -34,16 +36,16 @@ COLUMNS = [
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def runs_page(
     request: Request,
-    task: str = "",
-    model: str = "",
-    method: str = "",
-    status: str = "",
-    experiment: str = "",
-    tag: str = "",
-    owner: str = "",
-    q: str = "",
-    sort: str = "-created_at",
-    page: Annotated[int, Query(ge=1)] = 1,
+    task: Annotated[str, Query(max_length=64)] = "",
+    model: Annotated[str, Query(max_length=500)] = "",
+    method: Annotated[str, Query(max_length=64)] = "",
+    status: Annotated[str, Query(max_length=64)] = "",
+    experiment: Annotated[str, Query(max_length=20)] = "",
+    tag: Annotated[str, Query(max_length=TAG_MAX_LENGTH)] = "",
+    owner: Annotated[str, Query(max_length=USER_NAME_MAX_LENGTH)] = "",
+    q: Annotated[str, Query(max_length=NAME_MAX_LENGTH)] = "",
+    sort: Annotated[str, Query(max_length=64)] = "-created_at",
+    page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> HTMLResponse:
     filters = {
@@ -58,8 +60,9 @@ def runs_page(
     }
     if sort.lstrip("-") not in dict(COLUMNS):
         sort = "-created_at"
+    experiment_id = parse_run_ids([experiment], "experiment", "an experiment id")[0] if experiment else None
     query = runs.RunQuery(
-        experiment_id=int(experiment) if experiment.isdigit() else None,
+        experiment_id=experiment_id,
         statuses=(status,) if status else (),
         task=task or None,
         model=model or None,
@@ -101,7 +104,7 @@ def runs_page(
 
 
 @router.get("/runs/live.json", include_in_schema=False)
-def runs_live(ids: str = "") -> list[dict[str, Any]]:
+def runs_live(ids: Annotated[str, Query(max_length=10_000)] = "") -> list[dict[str, Any]]:
     """Status, progress, average and warnings of the given runs, for the live rows of the runs table."""
     return [
         {

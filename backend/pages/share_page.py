@@ -4,9 +4,10 @@ visitor opens (`/s/{token}`): the same charts and tables, none of the launch/can
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend.access import CurrentUser
@@ -15,14 +16,16 @@ from backend.pages.downloads import compare_export, run_export
 from backend.pages.errors import error_page
 from backend.pages.templating import render
 from backend.pages.views import compare_view, run_view
+from backend.params import ShareToken
 from backend.run_ids import parse_run_ids
+from backend.schemas import MAX_DB_INT
 from backend.services import share_links
 
 router = APIRouter()
 
 
 def _days(text: str) -> float | None:
-    """'' → no expiry; otherwise a positive number of days."""
+    """'' → the longest a link may last (XLT_SHARE_LINK_MAX_DAYS); otherwise a positive number of days."""
     if not text.strip():
         return None
     try:
@@ -37,11 +40,11 @@ def _days(text: str) -> float | None:
 @router.post("/shares", include_in_schema=False)
 def create_share(
     user: CurrentUser,
-    kind: str = Form(...),
-    run_id: int | None = Form(None),
-    runs: str = Form(""),
-    baseline: str = Form(""),
-    expires_in_days: str = Form(""),
+    kind: Annotated[str, Form(max_length=32)],
+    run_id: Annotated[int | None, Form(ge=1, le=MAX_DB_INT)] = None,
+    runs: Annotated[str, Form(max_length=20_000)] = "",
+    baseline: Annotated[str, Form(max_length=1000)] = "",
+    expires_in_days: Annotated[str, Form(max_length=32)] = "",
 ) -> RedirectResponse:
     if kind == "run":
         view: dict[str, Any] = {"run_id": run_id}
@@ -54,14 +57,19 @@ def create_share(
 def _target(row: share_links.ShareLinkRow) -> str:
     """Where the owner's own (editable) view of a link is."""
     link = row.link
+    if not row.run_ids:
+        return "/"
     if link.kind == "run":
         return f"/runs/{row.run_ids[0]}"
-    baseline = f"&baseline={link.view['baseline']}" if link.view.get("baseline") else ""
-    return "/compare?runs=" + ",".join(map(str, row.run_ids)) + baseline
+    baseline = getattr(link.view, "baseline", None)
+    query = {"runs": ",".join(map(str, row.run_ids))} | ({"baseline": baseline} if baseline else {})
+    return "/compare?" + urlencode(query)
 
 
 @router.get("/shares", response_class=HTMLResponse, include_in_schema=False)
-def shares_page(request: Request, user: CurrentUser, created: str = "") -> HTMLResponse:
+def shares_page(
+    request: Request, user: CurrentUser, created: Annotated[str, Query(max_length=64)] = ""
+) -> HTMLResponse:
     now = datetime.now(UTC)
     rows = [
         {
@@ -80,13 +88,13 @@ def shares_page(request: Request, user: CurrentUser, created: str = "") -> HTMLR
 
 
 @router.post("/shares/{token}/revoke", include_in_schema=False)
-def revoke_share(token: str, user: CurrentUser) -> RedirectResponse:
+def revoke_share(token: ShareToken, user: CurrentUser) -> RedirectResponse:
     share_links.revoke_share_link(token, actor=user)
     return RedirectResponse("/shares", status_code=303)
 
 
 @router.get("/s/{token}", response_class=HTMLResponse, include_in_schema=False)
-def shared_view(request: Request, token: str) -> HTMLResponse:
+def shared_view(request: Request, token: ShareToken) -> HTMLResponse:
     try:
         shared = share_links.open_share_link(token)
     except NotFound as exc:
@@ -101,7 +109,7 @@ def shared_view(request: Request, token: str) -> HTMLResponse:
 
 
 @router.get("/s/{token}/export.{fmt}", include_in_schema=False)
-def shared_export(token: str, fmt: str) -> Response:
+def shared_export(token: ShareToken, fmt: str) -> Response:
     shared = share_links.open_share_link(token, with_history=False)
     if shared.run is not None:
         return run_export(shared.run.run, shared.run.scores, fmt)

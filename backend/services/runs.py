@@ -16,12 +16,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from backend import queue, store
 from backend.errors import Conflict, Invalid, NotFound
-from backend.run_configs import validate_config, validate_sweep
+from backend.run_configs import ConfigError, check_paths, validate_config, validate_sweep
 from backend.schemas import (
+    MAX_TAGS,
+    TEXT_MAX_LENGTH,
     ExperimentOut,
     MetricSeries,
     Principal,
@@ -30,14 +32,32 @@ from backend.schemas import (
     RunPage,
     ScoreOut,
     SweepCreated,
+    Tag,
     UserOut,
 )
 from backend.services.mlflow_views import LoggedValues, logged_values
 from backend.services.permissions import require_owner, require_role
 from backend.settings import get_settings
 from backend.store import users as user_store
-from worker.training.config import RunConfig
+from worker.training.config import RunConfig, format_validation_error
 from worker.training.results import ACTIVE_STATUSES, RUN_STATUSES
+
+_TAGS = TypeAdapter(list[Tag])
+
+
+def checked_tags(tags: Iterable[str]) -> list[str]:
+    """Tags as stored: stripped, each 1–100 characters without NUL, at most MAX_TAGS; Invalid otherwise."""
+    try:
+        cleaned = _TAGS.validate_python([t for t in tags if not isinstance(t, str) or t.strip()])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "".join(f"[{p}]" for p in first["loc"])
+        raise Invalid(f"tags{where}: {str(first['msg']).removeprefix('Value error, ')}") from None
+    unique = sorted(set(cleaned))
+    if len(unique) > MAX_TAGS:
+        raise Invalid(f"tags: at most {MAX_TAGS} tags on a run")
+    return unique
+
 
 # ── submitting ───────────────────────────────────────────────────────────────────────────────────
 
@@ -95,10 +115,13 @@ def submit_run(
     is down is no error: the run is stored and waits for the queue (RunCreated.message says so).
     """
     require_role(actor, "member", "launching a run")
-    parsed = config if isinstance(config, RunConfig) else validate_config(config, get_settings().data_dir)
+    settings = get_settings()
+    parsed = config if isinstance(config, RunConfig) else validate_config(config, settings.data_dir)
+    check_paths(parsed, settings.path_roots)
+    tag_list = checked_tags(tags)
     if experiment_id is not None and store.get_experiment(experiment_id) is None:
         raise Invalid(f"experiment_id: no experiment {experiment_id}")
-    return _submit(parsed, experiment_id=experiment_id, tags=tags, owner_id=actor.id)
+    return _submit(parsed, experiment_id=experiment_id, tags=tag_list, owner_id=actor.id)
 
 
 def submit_sweep(
@@ -112,6 +135,7 @@ def submit_sweep(
 ) -> SweepCreated:
     """Every combination of `grid` over `base` as one experiment; all validated before any is stored."""
     require_role(actor, "member", "launching a sweep")
+    tags = checked_tags(tags)
     configs = validate_sweep(dict(base), dict(grid), get_settings().data_dir)
     spec = {"base": dict(base), "grid": dict(grid)}
     return launch_experiment(name, description, spec, configs, kind="sweep", tags=tags, owner_id=actor.id)
@@ -129,6 +153,12 @@ def launch_experiment(
 ) -> SweepCreated:
     """Store one experiment of `kind` with all its validated runs (one transaction), then send each
     run's task; when the broker is down, the rest wait for the queue without a try each."""
+    roots = get_settings().path_roots
+    for i, config in enumerate(configs):
+        try:
+            check_paths(config, roots)
+        except ConfigError as exc:
+            raise ConfigError(f"runs[{i}]: {exc.message}") from None
     planned = [(cfg, queue.queue_for(cfg), queue.new_task_id()) for cfg in configs]
     experiment, run_ids = store.create_sweep(
         name, description, dict(spec), planned, tags=tags, owner_id=owner_id, kind=kind
@@ -148,12 +178,14 @@ def retry_run(run_id: int, *, actor: Principal) -> RunCreated:
     whoever retried it. Members retry their own runs; admins any."""
     run = get_run(run_id)
     require_owner(actor, run.owner_id, f"retrying run {run_id}")
-    try:
+    try:  # an MLflow script's run may hold no complete config; a stored one may predate a bound
         config = RunConfig.model_validate(run.config)
-    except ValidationError as exc:  # an MLflow script's run whose params made no complete config
+    except ValidationError as exc:
+        origin = " (it was logged from MLflow)" if "mlflow" in run.tags else ""
         raise Conflict(
-            f"run {run_id} has no complete config to train again (it was logged from MLflow)"
-        ) from exc
+            f"run {run_id} has no complete config to train again{origin}: {format_validation_error(exc)}"
+        ) from None
+    check_paths(config, get_settings().path_roots)
     return _submit(config, experiment_id=run.experiment_id, tags=run.tags, retry_of=run_id, owner_id=actor.id)
 
 
@@ -175,11 +207,13 @@ def cancel_run(run_id: int, *, actor: Principal) -> RunOut:
 def set_tags(run_id: int, tags: Iterable[str], *, actor: Principal) -> list[str]:
     """Replace the run's tags; returns them sorted and de-duplicated."""
     require_owner(actor, get_run(run_id).owner_id, f"tagging run {run_id}")
-    return store.set_tags(run_id, tags)
+    return store.set_tags(run_id, checked_tags(tags))
 
 
 def set_notes(run_id: int, notes: str, *, actor: Principal) -> RunOut:
     require_owner(actor, get_run(run_id).owner_id, f"annotating run {run_id}")
+    if len(notes) > TEXT_MAX_LENGTH or "\x00" in notes:
+        raise Invalid(f"notes: at most {TEXT_MAX_LENGTH} characters, no NUL")
     store.set_notes(run_id, notes)
     return get_run(run_id)
 

@@ -1,7 +1,12 @@
 """Read-only share links: create, list, revoke, and what a visitor of `/s/{token}` sees.
 
-A link's `view` names what it shows: `{"run_id": 3}` (kind run), `{"runs": [1, 2], "baseline": …}`
-(kind compare) or `{"experiment_id": 4, "baseline": …}` (kind experiment: its succeeded runs).
+A link's `view` (typed: backend.schemas RunView, CompareView, ExperimentView) names what it shows:
+`{"run_id": 3}` (kind run), `{"runs": [1, 2], "baseline": …}` (kind compare) or `{"experiment_id": 4,
+"baseline": …}` (kind experiment), which is frozen when the link is made to the experiment's runs that
+had succeeded then: a run that finishes later is not shown to whoever holds the link.
+
+Every link expires, after at most XLT_SHARE_LINK_MAX_DAYS. What a visitor sees passes through
+backend.redaction: results and settings, never a traceback, a path, the worker host or environment.
 
 Members and admins create links; a link belongs to its creator, who alone (or an admin) revokes it.
 The list shows your own links (admins: everyone's). Opening a link needs no account.
@@ -10,17 +15,30 @@ The list shows your own links (admins: everyone's). Opening a link needs no acco
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from pydantic import ValidationError
 
 from backend import store
 from backend.compare import build_compare
 from backend.errors import Invalid, NotFound
-from backend.schemas import CompareResult, Principal, ShareLinkOut
+from backend.redaction import public_comparison, public_run
+from backend.schemas import (
+    CompareResult,
+    CompareView,
+    ExperimentView,
+    Principal,
+    RunView,
+    ShareLinkOut,
+    parse_share_view,
+)
 from backend.services.compare import compare_runs
 from backend.services.permissions import require_owner, require_role
 from backend.services.runs import RunDetails, run_details
+from backend.settings import get_settings
+from worker.training.config import format_validation_error
 
 GONE = "This share link does not exist, was revoked or has expired."
 
@@ -43,23 +61,55 @@ class SharedView:
     run_ids: list[int] = field(default_factory=list)
 
 
-def _is_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _check_view(kind: str, view: Mapping[str, Any]) -> None:
-    if kind == "run":
-        if not _is_id(view.get("run_id")) or not store.run_exists(view["run_id"]):
-            raise Invalid("view.run_id: a share link of kind run names an existing run")
-    elif kind == "compare":
-        runs = view.get("runs")
-        if not isinstance(runs, list) or not runs or not all(_is_id(r) for r in runs):
-            raise Invalid("view.runs: a share link of kind compare names one or more run ids")
-    elif kind == "experiment":
-        if not _is_id(view.get("experiment_id")) or store.get_experiment(view["experiment_id"]) is None:
+def _checked_view(kind: str, view: Mapping[str, Any]) -> RunView | CompareView | ExperimentView:
+    """The typed view of a new link, naming what it shows; Invalid naming the field otherwise.
+    An experiment link is frozen here to the experiment's runs that have succeeded."""
+    if kind not in ("run", "compare", "experiment"):
+        raise Invalid(f"kind: '{str(kind)[:40]}' is not run, compare or experiment")
+    if kind == "experiment" and isinstance(view, Mapping) and "runs" in view:
+        raise Invalid("view.runs: an experiment link shows the runs the experiment has when it is made")
+    try:
+        typed = parse_share_view(kind, view)
+    except ValidationError as exc:
+        raise Invalid(f"view.{format_validation_error(exc)}") from None
+    if isinstance(typed, RunView) and not store.run_exists(typed.run_id):
+        raise Invalid("view.run_id: a share link of kind run names an existing run")
+    if isinstance(typed, ExperimentView):
+        if store.get_experiment(typed.experiment_id) is None:
             raise Invalid("view.experiment_id: a share link of kind experiment names an existing experiment")
-    else:
-        raise Invalid(f"kind: '{kind}' is not run, compare or experiment")
+        typed = typed.model_copy(update={"runs": store.run_ids_of_experiment(typed.experiment_id)})
+    if (
+        isinstance(typed, CompareView | ExperimentView)
+        and typed.baseline
+        and not typed.baseline.startswith("run:")
+    ):
+        typed = typed.model_copy(update={"baseline": _baseline_run(typed)})
+    return typed
+
+
+def _baseline_run(view: CompareView | ExperimentView) -> str | None:
+    """A baseline named by its group key, as 'run:<id>' of a run of that group: keys carry model
+    paths, which a visitor's (redacted) comparison does not."""
+    if not view.runs:
+        return None
+    try:
+        result = compare_runs(view.runs, baseline=view.baseline)
+    except NotFound:
+        raise Invalid("view.runs: a share link names existing runs") from None
+    group = next((g for g in result.groups if g.key == result.baseline), None)
+    return f"run:{group.run_ids[0]}" if group else None
+
+
+def _expiry(expires_in_days: float | None) -> datetime:
+    """Every link expires: after `expires_in_days`, at most (and by default) XLT_SHARE_LINK_MAX_DAYS."""
+    cap = get_settings().share_link_max_days
+    if expires_in_days is None:
+        expires_in_days = cap
+    if not 0 < expires_in_days <= cap:
+        raise Invalid(
+            f"expires_in_days: a link lasts more than 0 and at most {cap:g} days (XLT_SHARE_LINK_MAX_DAYS)"
+        )
+    return datetime.now(UTC) + timedelta(days=expires_in_days)
 
 
 def create_share_link(
@@ -67,9 +117,9 @@ def create_share_link(
 ) -> ShareLinkOut:
     """A new link (192 random bits); Invalid when the view does not name what its kind shows."""
     require_role(actor, "member", "creating a share link")
-    _check_view(kind, view)
-    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
-    return store.create_share_link(kind, dict(view), expires, owner_id=actor.id)
+    typed = _checked_view(kind, view)
+    expires = _expiry(expires_in_days)
+    return store.create_share_link(kind, typed.model_dump(mode="json"), expires, owner_id=actor.id)
 
 
 def _visible_links(actor: Principal) -> list[ShareLinkOut]:
@@ -84,11 +134,19 @@ def list_share_links(*, actor: Principal) -> list[ShareLinkOut]:
 
 
 def _run_ids(link: ShareLinkOut) -> list[int]:
-    if link.kind == "experiment":
-        return store.run_ids_of_experiment(int(link.view.get("experiment_id", 0)))
-    if link.kind == "compare":
-        return [int(i) for i in link.view.get("runs", [])]
-    return [int(link.view.get("run_id", 0))]
+    """The runs a link shows: its run, its runs, or the runs its experiment had when it was made."""
+    view = link.view
+    if isinstance(view, RunView):
+        return [view.run_id]
+    if isinstance(view, CompareView):
+        return list(view.runs)
+    if isinstance(view, ExperimentView):
+        if view.runs is not None:
+            return list(view.runs)
+        # made before links were frozen: the runs that had finished when it was made
+        finished = store.get_runs(store.run_ids_of_experiment(view.experiment_id))
+        return [r.id for r in finished if r.finished_at is not None and r.finished_at <= link.created_at]
+    return []  # a view stored before views were typed that is none of them
 
 
 def share_link_rows(*, actor: Principal) -> list[ShareLinkRow]:
@@ -104,18 +162,23 @@ def revoke_share_link(token: str, *, actor: Principal) -> None:
 
 
 def open_share_link(token: str, *, with_history: bool = True) -> SharedView:
-    """The run or comparison behind a working link; NotFound when the link (or its run) is gone."""
+    """The run or comparison behind a working link, as a visitor may see it (backend.redaction);
+    NotFound when the link (or its run) is gone."""
     link = store.get_share_link(token)
-    if link is None:
+    if link is None or link.view is None:
         raise NotFound(GONE)
-    if link.kind == "run":
+    run_ids = _run_ids(link)
+    if isinstance(link.view, RunView):
         try:
-            details = run_details(_run_ids(link)[0], with_history=with_history)
+            details = run_details(run_ids[0], with_history=with_history)
         except NotFound:
             raise NotFound("The shared run no longer exists.") from None
-        return SharedView(link=link, run=details)
-    run_ids = _run_ids(link)
-    if not run_ids:  # an experiment none of whose runs has succeeded yet
+        return SharedView(link=link, run=replace(details, run=public_run(details.run)))
+    if not run_ids:  # an experiment none of whose runs had succeeded when the link was made
         return SharedView(link=link, comparison=build_compare([], [], "accuracy", None))
-    comparison = compare_runs(run_ids, baseline=link.view.get("baseline"))
-    return SharedView(link=link, comparison=comparison, run_ids=run_ids)
+    baseline = link.view.baseline if isinstance(link.view, CompareView | ExperimentView) else None
+    try:
+        comparison = compare_runs(run_ids, baseline=baseline)
+    except NotFound:
+        raise NotFound("A shared run no longer exists.") from None
+    return SharedView(link=link, comparison=public_comparison(comparison), run_ids=run_ids)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,7 @@ from backend.store.common import (
     warnings_json,
 )
 from backend.store.runs import create_run, get_run
-from worker.training.config import RunConfig
+from worker.training.config import RunConfig, format_validation_error
 from worker.training.results import ACTIVE_STATUSES, HistoryPoint, RunResult
 
 # ── the worker's side ────────────────────────────────────────────────────────────────────────────
@@ -73,7 +74,8 @@ def claim_run(run_id: int, host: str, task_id: str | None) -> Claim | None:
     cancelled), so a task delivered twice never trains the same attempt twice.
 
     Only queued runs are claimed: a running run whose worker stopped beating is first put back in
-    the queue by the reaper (backend.store.dispatch), which counts its attempts.
+    the queue by the reaper (backend.store.dispatch), which counts its attempts. A stored config that
+    no longer passes validation (stored before a bound existed) fails the run instead of sticking.
     """
     now = utcnow()
     with session() as s:
@@ -95,7 +97,16 @@ def claim_run(run_id: int, host: str, task_id: str | None) -> Claim | None:
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None
         config, attempt = s.execute(select(Run.config, Run.attempts).where(Run.id == run_id)).one()
-        return Claim(RunConfig.model_validate(config), attempt)
+        try:
+            return Claim(RunConfig.model_validate(config), attempt)
+        except ValidationError as exc:
+            message = f"invalid config: {format_validation_error(exc)}"
+            s.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(status="failed", error_message=message, finished_at=now)
+            )
+            return None
 
 
 def record_progress(

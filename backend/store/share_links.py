@@ -6,11 +6,12 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from backend.db import session
 from backend.models import ShareLink, User, utcnow
-from backend.schemas import ShareLinkOut
+from backend.schemas import ShareLinkOut, ShareView, parse_share_view
 from backend.store.common import (
     aware,
 )
@@ -18,11 +19,20 @@ from backend.store.common import (
 # ── share links ──────────────────────────────────────────────────────────────────────────────────
 
 
+def _view(kind: str, view: Any) -> ShareView | None:
+    """The stored view, typed; None for one that is no view of its kind (stored before views were
+    checked): such a link is listed, and opens as gone."""
+    try:
+        return parse_share_view(kind, view)
+    except (ValidationError, KeyError):
+        return None
+
+
 def _share_out(link: ShareLink, owner: str | None = None) -> ShareLinkOut:
     return ShareLinkOut(
         token=link.token,
         kind=link.kind,
-        view=link.view,
+        view=_view(link.kind, link.view),
         created_at=aware(link.created_at),  # type: ignore[arg-type]
         expires_at=aware(link.expires_at),
         revoked=link.revoked,

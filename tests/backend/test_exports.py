@@ -57,3 +57,21 @@ def test_latex_table_is_booktabs_with_best_in_bold_and_escaped_labels():
 
 def test_latex_escape_special_characters():
     assert latex_escape("a_b & 50% #1 {x}") == r"a\_b \& 50\% \#1 \{x\}"
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_get_a_leading_quote_numbers_stay():
+    for name in (
+        '=HYPERLINK("http://evil.example","x")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1)",
+        "\tx",
+        "\rx",
+    ):
+        run = make_run().model_copy(update={"name": name})
+        rows = list(csv.DictReader(io.StringIO(run_scores_csv(run, SCORES))))
+        assert rows[0]["run_name"] == "'" + name
+    result = make_compare()
+    result.cells[0] = result.cells[0].model_copy(update={"delta": -0.0125})
+    rows = list(csv.DictReader(io.StringIO(compare_csv(result))))
+    assert rows[0]["delta_vs_baseline"] == "-0.0125" and float(rows[0]["delta_vs_baseline"]) == -0.0125

@@ -8,9 +8,10 @@ rejected so that a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+import re
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from worker.training.languages import COMPATIBLE_EXTRA, DATASET_LANGUAGES
 
@@ -25,14 +26,48 @@ DEFAULT_EPOCHS: dict[str, float] = {"xnli": 5.0, "pawsx": 5.0}
 DEFAULT_RS_DA_COPIES: dict[str, int] = {"xnli": 3, "pawsx": 10}
 
 
+# Bounds: every number finite (`Infinity`/`NaN` are refused, see _Strict) and every size bounded, so
+# that no config can ask a worker for unbounded work; strings fit their database columns.
+MAX_EPOCHS = 100.0
+MAX_EXAMPLES = 10_000_000
+MAX_SEED = 2**31 - 1  # runs.seed is an INTEGER column
+MAX_PATH_LENGTH = 500
+
+
+def no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+# A free text (NUL refused: PostgreSQL cannot store it); give it a max_length.
+Text = Annotated[str, AfterValidator(no_nul)]
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+
+
+def _plain_name(value: str) -> str:
+    if not _PLAIN_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value[:40]!r} is not a plain name (up to 32 letters, digits, '_' and '-'; no '/' or '..')"
+        )
+    return value
+
+
+# A split name is a plain identifier: it becomes part of a file name (`<split>.<lang>.jsonl`).
+SplitName = Annotated[str, AfterValidator(_plain_name)]
+LanguageCode = Annotated[str, StringConstraints(max_length=16)]  # checked against the task's languages
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class DataConfig(_Strict):
     source: Literal["hf", "local"] = "hf"
-    dir: str | None = Field(
-        default=None, description="root of the local layout <dir>/<dataset>/<split>.<lang>.jsonl"
+    dir: Text | None = Field(
+        default=None,
+        max_length=MAX_PATH_LENGTH,
+        description="root of the local layout <dir>/<dataset>/<split>.<lang>.jsonl",
     )
 
     @model_validator(mode="after")
@@ -46,10 +81,10 @@ class IntermediateConfig(_Strict):
     """Stage 1 of STILTs-style intermediate training: STS-B as regression (one output, MSE on 0–5)."""
 
     task: Literal["stsb"] = "stsb"
-    epochs: float = Field(default=3.0, gt=0)
+    epochs: float = Field(default=3.0, gt=0, le=MAX_EPOCHS)
     learning_rate: float = Field(default=2e-5, gt=0, lt=1)
     batch_size: int = Field(default=32, ge=1, le=4096)
-    max_examples: int | None = Field(default=None, ge=1)
+    max_examples: int | None = Field(default=None, ge=1, le=MAX_EXAMPLES)
 
 
 class RobustConfig(_Strict):
@@ -65,8 +100,9 @@ class RobustConfig(_Strict):
     )
     keep_original: bool = False
     neighbors: Literal["table", "embedding"] = "table"
-    synonyms_path: str | None = Field(
+    synonyms_path: Text | None = Field(
         default=None,
+        max_length=MAX_PATH_LENGTH,
         description="Robust-XLT neighbour JSON; default <data.dir>/synonyms/counterfitted_neighbors.json",
     )
     embedding_k: int = Field(
@@ -74,11 +110,11 @@ class RobustConfig(_Strict):
     )
     # rs_rp: random perturbation of input embeddings
     noise: Literal["gaussian", "uniform"] = "gaussian"
-    sigma: float = Field(default=0.01, ge=0)
+    sigma: float = Field(default=0.01, ge=0, le=100)
     # adv: PGD in embedding space
     steps: int = Field(default=3, ge=1, le=50)
-    step_size: float = Field(default=1e-3, gt=0)
-    epsilon: float = Field(default=1e-2, gt=0)
+    step_size: float = Field(default=1e-3, gt=0, le=100)
+    epsilon: float = Field(default=1e-2, gt=0, le=100)
     norm: Literal["l2", "linf"] = "l2"
 
 
@@ -115,23 +151,26 @@ METHOD_LABELS: tuple[str, ...] = tuple(
 
 
 class TrainConfig(_Strict):
-    epochs: float | None = Field(default=None, gt=0, description="default by task")
+    epochs: float | None = Field(default=None, gt=0, le=MAX_EPOCHS, description="default by task")
     learning_rate: float = Field(default=2e-5, gt=0, lt=1)
     batch_size: int = Field(default=32, ge=1, le=4096)
     grad_accum: int = Field(default=1, ge=1, le=1024)
     max_seq_len: int = Field(default=128, ge=8, le=4096)
     warmup_ratio: float = Field(default=0.1, ge=0, lt=1)
-    weight_decay: float = Field(default=0.01, ge=0)
-    max_grad_norm: float = Field(default=1.0, gt=0)
-    max_train_examples: int | None = Field(default=None, ge=1)
-    seed: int = Field(default=42, ge=0, le=2**32 - 1)
+    weight_decay: float = Field(default=0.01, ge=0, le=10)
+    max_grad_norm: float = Field(default=1.0, gt=0, le=1e6)
+    max_train_examples: int | None = Field(default=None, ge=1, le=MAX_EXAMPLES)
+    seed: int = Field(default=42, ge=0, le=MAX_SEED)
     precision: Precision = "auto"
     device: Device = "auto"
-    train_split: str = "train"
+    train_split: SplitName = "train"
     eval_steps: int | None = Field(
-        default=None, ge=1, description="evaluate source dev every N steps; default once per epoch"
+        default=None,
+        ge=1,
+        le=MAX_EXAMPLES,
+        description="evaluate source dev every N steps; default once per epoch",
     )
-    dev_split: str = "dev"
+    dev_split: SplitName = "dev"
     pad_to_multiple_of: int | None = Field(
         default=None, ge=1, le=128, description="round batch widths up; default 8 under bf16/fp16, 1 in fp32"
     )
@@ -143,18 +182,18 @@ class TrainConfig(_Strict):
 
 
 class EvalConfig(_Strict):
-    languages: list[str] | None = None
-    split: str = "test"
+    languages: list[LanguageCode] | None = Field(default=None, max_length=64)
+    split: SplitName = "test"
     generalized: bool = False
-    extra: list[Literal["americasnli"]] = Field(default_factory=list)
+    extra: list[Literal["americasnli"]] = Field(default_factory=list, max_length=8)
     batch_size: int = Field(default=128, ge=1, le=8192)
 
 
 class RunConfig(_Strict):
-    name: str = Field(default="", max_length=200)
+    name: Text = Field(default="", max_length=200)
     task: TaskName
-    model: str = Field(min_length=1, max_length=500)
-    source_language: str = "en"
+    model: Text = Field(min_length=1, max_length=MAX_PATH_LENGTH, description="hub id or local folder")
+    source_language: LanguageCode = "en"
     data: DataConfig = Field(default_factory=DataConfig)
     intermediate: IntermediateConfig | None = None
     robust: RobustConfig = Field(default_factory=RobustConfig)
@@ -178,6 +217,8 @@ class RunConfig(_Strict):
                 )
             if not self.eval.languages:
                 raise ValueError("eval.languages must name at least one language (or be omitted for all)")
+            if len(set(self.eval.languages)) != len(self.eval.languages):
+                raise ValueError("eval.languages names a language twice")
         bad_extra = [e for e in self.eval.extra if e not in COMPATIBLE_EXTRA[self.task]]
         if bad_extra:
             raise ValueError(

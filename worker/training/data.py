@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.training.config import DataConfig
+from worker.training.paths import UNCONFINED, Roots
 
 NLI_LABELS: tuple[str, ...] = ("entailment", "neutral", "contradiction")
 PAWSX_LABELS: tuple[str, ...] = ("0", "1")
@@ -69,11 +70,19 @@ def num_labels(dataset: str) -> int:
 
 
 def load_split(
-    data: DataConfig, dataset: str, split: str, lang: str, max_examples: int | None = None
+    data: DataConfig,
+    dataset: str,
+    split: str,
+    lang: str,
+    max_examples: int | None = None,
+    roots: Roots = UNCONFINED,
 ) -> list[PairExample]:
-    """Examples of one (dataset, split, language), first `max_examples` in file order."""
+    """Examples of one (dataset, split, language), first `max_examples` in file order. A local file is
+    read only where it really lies under `roots` (the worker's XLT_DATA_DIR; PathRefused otherwise)."""
     if data.source == "local":
         assert data.dir is not None  # the config validator guarantees it
+        file = local_path(Path(data.dir), dataset, split, lang)
+        roots.data_path(str(file), "data.dir", resolve=True)  # before anything looks at the disk
         examples = read_local_split(Path(data.dir), dataset, split, lang)
     else:
         examples = read_hf_split(dataset, split, lang)

@@ -23,27 +23,44 @@ import torch
 from torch import nn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
+from worker.training.paths import UNCONFINED, Roots, is_local_model
+
 # Parts of `model.base_model` that are not the shared encoder: BERT's tanh pooler.
 POOLER_PREFIXES = ("pooler.",)
 PoolerState = dict[str, torch.Tensor]
 
 
-def load_tokenizer(name_or_path: str) -> Any:
-    return AutoTokenizer.from_pretrained(name_or_path)
+def _source(name_or_path: str, roots: Roots) -> tuple[str, dict[str, Any]]:
+    """What to load and how: a local folder only under `roots` (PathRefused otherwise, before the disk
+    is looked at) and never from the hub; remote code is never trusted."""
+    source = roots.model_source(name_or_path, resolve=True)
+    return source, {"trust_remote_code": False, "local_files_only": is_local_model(source)}
+
+
+def load_tokenizer(name_or_path: str, roots: Roots = UNCONFINED) -> Any:
+    source, options = _source(name_or_path, roots)
+    return AutoTokenizer.from_pretrained(source, **options)
 
 
 def load_classifier(
-    name_or_path: str, num_labels: int, seed: int, device: torch.device | None = None
+    name_or_path: str,
+    num_labels: int,
+    seed: int,
+    device: torch.device | None = None,
+    roots: Roots = UNCONFINED,
 ) -> PreTrainedModel:
     """The pretrained encoder of `name_or_path` (with its pooler, when the checkpoint has one) and a
     freshly initialised classifier of `num_labels` outputs (1 = regression). An unknown id or path
-    raises the loader's own OSError."""
+    raises the loader's own OSError; a folder outside `roots` (the worker's XLT_MODEL_DIRS) raises
+    PathRefused."""
+    source, options = _source(name_or_path, roots)
     pretrained, info = AutoModelForSequenceClassification.from_pretrained(
-        name_or_path,
+        source,
         num_labels=num_labels,
         ignore_mismatched_sizes=True,
         dtype=torch.float32,
         output_loading_info=True,
+        **options,
     )
     checkpoint_has_pooler = not any("pooler" in key.split(".") for key in info["missing_keys"])
     pooler = pooler_state(pretrained) if checkpoint_has_pooler else None

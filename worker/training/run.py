@@ -37,7 +37,6 @@ from worker.training.checkpoints import (
     data_fingerprint,
 )
 from worker.training.config import RobustConfig, RunConfig
-from worker.training.correctness import ItemCorrectness
 from worker.training.data import (
     REGRESSION_DATASETS,
     SYNONYMS_IN_DATA_DIR,
@@ -50,11 +49,13 @@ from worker.training.diagnostics import WARNING_CODE, chance_warning, collected_
 from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language
 from worker.training.languages import DATASET_LANGUAGES
 from worker.training.model import encoder, load_classifier, load_tokenizer, pooler_state, with_fresh_head
+from worker.training.paths import UNCONFINED, Roots
 from worker.training.perturbations import embedding_neighbors
 from worker.training.precision import Runtime, resolve_runtime, seed_everything
 from worker.training.reporter import NullReporter, Reporter, StopCheck, stop_if_asked
 from worker.training.results import (
     AugmentationStats,
+    Correctness,
     HistoryPoint,
     ResumeInfo,
     RunResult,
@@ -70,23 +71,30 @@ ENCODE_CHUNK = 10_000  # pairs tokenized between two cancel checks
 
 
 def run(
-    config: RunConfig, reporter: Reporter | None = None, checkpoints: CheckpointPolicy | None = None
+    config: RunConfig,
+    reporter: Reporter | None = None,
+    checkpoints: CheckpointPolicy | None = None,
+    roots: Roots = UNCONFINED,
 ) -> RunResult:
     """Train and evaluate one configuration; returns the results.json content (status 'succeeded').
 
     With `checkpoints`, training state is written under its folder and a usable checkpoint found
     there is resumed (the caller removes the folder when the run is over). Raises RunCancelled when
     `reporter.should_stop()` turns true (loading, training, evaluation), DataError for
-    missing/malformed data, ValueError for an impossible device/precision, and the loader's OSError
-    for an unknown model id or path. Every warning the training code logs meanwhile (a task stage
-    stuck at chance, above all) also goes into the result's `warnings`."""
+    missing/malformed data, ValueError for an impossible device/precision, the loader's OSError
+    for an unknown model id or path, and PathRefused for local files outside `roots` (a worker's
+    XLT_DATA_DIR and XLT_MODEL_DIRS; `xlt train` reads anywhere). Every warning the training code
+    logs meanwhile (a task stage stuck at chance, above all) also goes into the result's `warnings`."""
     with collected_warnings() as warnings:
-        result = _run(config, reporter, checkpoints)
+        result = _run(config, reporter, checkpoints, roots)
     return result.model_copy(update={"warnings": list(warnings)})
 
 
 def _run(
-    config: RunConfig, reporter: Reporter | None = None, checkpoints: CheckpointPolicy | None = None
+    config: RunConfig,
+    reporter: Reporter | None = None,
+    checkpoints: CheckpointPolicy | None = None,
+    roots: Roots = UNCONFINED,
 ) -> RunResult:
     reporter = reporter or NullReporter()
     stop = reporter.should_stop
@@ -94,7 +102,7 @@ def _run(
     runtime = resolve_runtime(config.train)
     seed = config.train.seed
     seed_everything(seed)
-    tokenizer = load_tokenizer(config.model)
+    tokenizer = load_tokenizer(config.model, roots)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     max_len = config.train.max_seq_len
 
@@ -103,7 +111,7 @@ def _run(
 
     def load(dataset: str, split: str, lang: str, max_examples: int | None = None) -> list[PairExample]:
         stop_if_asked(stop, f"loading {dataset} {split}.{lang}")
-        return load_split(config.data, dataset, split, lang, max_examples)
+        return load_split(config.data, dataset, split, lang, max_examples, roots)
 
     # ---- data (all of it, before any training)
     task, source = config.task, config.source_language
@@ -126,12 +134,14 @@ def _run(
     # ---- model and rs_da augmentation
     first_head = num_labels("stsb" if sts_data is not None else task)
     stop_if_asked(stop, "loading the model")
-    model = load_classifier(config.model, first_head, seed, runtime.device)
+    model = load_classifier(config.model, first_head, seed, runtime.device, roots)
     pretrained_pooler = pooler_state(model)  # the checkpoint's (or the fresh one of a checkpoint without)
     stop_if_asked(stop, "loading the model")
     augmentation: AugmentationStats | None = None
     if config.robust.method == "rs_da":
-        train_data, augmentation = augmented_training_set(config, train_examples, tokenizer, model, enc, stop)
+        train_data, augmentation = augmented_training_set(
+            config, train_examples, tokenizer, model, enc, stop, roots
+        )
     else:
         train_data = enc(train_examples)
 
@@ -213,7 +223,7 @@ def _run(
     # ---- zero-shot evaluation
     eval_start = time.perf_counter()
     scores: list[Score] = []
-    correctness: list[ItemCorrectness] = []
+    correctness: Correctness = {}  # dataset → language → which test items the run got right
     for (dataset, lang), data in eval_sets.items():
         stop_if_asked(stop, f"evaluating {dataset} {lang}")
         evaluated = score_language(
@@ -231,7 +241,8 @@ def _run(
         )
         scores += evaluated.scores
         if evaluated.correctness is not None:
-            correctness.append(evaluated.correctness)
+            record = evaluated.correctness
+            correctness.setdefault(record.dataset, {})[record.language] = record.correct
     reporter.on_scores(scores)
     generalized = None
     if config.eval.generalized:
@@ -348,6 +359,7 @@ def augmented_training_set(
     model: PreTrainedModel,
     enc: Any,
     stop: StopCheck | None = None,
+    roots: Roots = UNCONFINED,
 ) -> tuple[Encoded, AugmentationStats]:
     """rs_da: copies with synonyms from the table (text level) or embedding neighbours (token level)."""
     r = config.robust
@@ -358,6 +370,7 @@ def augmented_training_set(
             path = Path(config.data.dir) / SYNONYMS_IN_DATA_DIR
         else:
             raise DataError("robust.synonyms_path is required for rs_da with data.source 'hf'")
+        roots.data_path(str(path), "robust.synonyms_path", resolve=True)
         augmented, stats = augment_text(
             examples,
             load_synonym_table(path),

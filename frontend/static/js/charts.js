@@ -1,10 +1,19 @@
 // Draws every server-built figure on the page with the plotly.js served from the plotly package,
 // and wires the PNG/SVG download buttons. Figures arrive as JSON in <script type="application/json">.
+// Nothing leaves the server: the modebar never offers Plotly's cloud ("Share chart", "Edit in Chart
+// Studio"), whatever a figure's own config says (backend/figures/style.py PLOTLY_CONFIG).
+const NO_CLOUD = {
+  displaylogo: false,
+  showSendToCloud: false,
+  showEditInChartStudio: false,
+  showLink: false,
+  plotlyServerURL: "",
+};
 const CONFIG = {
   responsive: true,
-  displaylogo: false,
-  modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
+  modeBarButtonsToRemove: ["sendDataToCloud", "editInChartStudio", "lasso2d", "select2d", "autoScale2d"],
   toImageButtonOptions: { format: "png", scale: 2 },
+  ...NO_CLOUD,
 };
 
 export function readFigure(id) {
@@ -13,7 +22,14 @@ export function readFigure(id) {
 }
 
 export function draw(el, figure) {
-  const config = { ...CONFIG, toImageButtonOptions: { ...CONFIG.toImageButtonOptions, filename: el.id } };
+  const removed = [...CONFIG.modeBarButtonsToRemove, ...((figure.config || {}).modeBarButtonsToRemove || [])];
+  const config = {
+    ...CONFIG,
+    ...(figure.config || {}),
+    ...NO_CLOUD,
+    modeBarButtonsToRemove: [...new Set(removed)],
+    toImageButtonOptions: { ...CONFIG.toImageButtonOptions, filename: el.id },
+  };
   return window.Plotly.react(el, figure.data, figure.layout, config).then(() => {
     el.dataset.rendered = "true";
   });

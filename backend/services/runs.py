@@ -57,6 +57,7 @@ def checked_tags(tags: Iterable[str]) -> list[str]:
         raise Invalid(f"tags: at most {MAX_TAGS} tags on a run")
     return unique
 
+
 # ── submitting ───────────────────────────────────────────────────────────────────────────────────
 
 

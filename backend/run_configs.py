@@ -48,7 +48,7 @@ def check_paths(config: RunConfig, roots: Roots) -> None:
     under the operator's roots, and a model that is not a folder must look like a hub id; ConfigError
     naming the field otherwise. The worker checks again before it reads (worker.training.paths)."""
     try:
-        if config.data.source == "local" and config.data.dir is not None:
+        if config.data.dir is not None:  # also with data from the hub: the rs_da table's default folder
             roots.data_path(config.data.dir, "data.dir")
         if config.robust.synonyms_path is not None:
             roots.data_path(config.robust.synonyms_path, "robust.synonyms_path")

@@ -46,7 +46,7 @@ class RequestLimits:
             return
         limit = self.max_body_bytes
         length = Headers(scope=scope).get("content-length", "")
-        if length.strip().isdigit() and int(length) > limit:
+        if length.isascii() and length.strip().isdigit() and int(length) > limit:
             await _refuse(413, too_large_message(limit))(scope, receive, send)
             return
         received = 0

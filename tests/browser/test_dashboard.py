@@ -119,7 +119,9 @@ def test_run_named_script_tag_is_shown_as_text(page: Any, dashboard: Dashboard) 
         dialog.dismiss()
 
     page.on("dialog", on_dialog)
-    fill_tiny_run(page, dashboard, XSS_NAME, ("en",), model="/nonexistent/model-for-xss-test")
+    fill_tiny_run(
+        page, dashboard, XSS_NAME, ("en",), model=str(dashboard.tiny_model.parent / "no-model-for-xss-test")
+    )
     page.click("#launch-submit")
     page.wait_for_url("**/runs/*")
     assert page.inner_text("#run-title") == XSS_NAME

@@ -4,7 +4,8 @@ embedded (SQLite + SQLite broker) and deployment (PostgreSQL + Redis).
 One worker, four runs queued at once, consumed in order:
   ok     a tiny model trains: queued → running → succeeded, a score for every requested language;
   long   is cancelled while running: ends cancelled within seconds, and the worker goes on with
-  bad    a model path that does not exist: failed with the loader's message and a traceback;
+  bad    a model folder (under XLT_MODEL_DIRS) that does not exist: failed with the loader's message
+         and a traceback;
   after  another tiny run that succeeds (the worker is still healthy after cancel and failure);
 then a 2×2×2 sweep (STS-B × method × seed) trains and compares as 4 groups, mean ± std over seeds.
 """
@@ -84,7 +85,7 @@ def test_runs_through_a_real_worker(mode: Settings, tiny_model: Path, start_work
     for name, config in [
         ("ok", _config(tiny_model)),
         ("long", _config(tiny_model, epochs=50, max_train_examples=3000, batch_size=8)),
-        ("bad", _config("/nonexistent/model-xyz")),
+        ("bad", _config(tiny_model.parent / "nonexistent-model-xyz")),
         ("after", _config(tiny_model, seed=7)),
     ]:
         response = client.post("/api/runs", json=config)
@@ -116,7 +117,7 @@ def test_runs_through_a_real_worker(mode: Settings, tiny_model: Path, start_work
 
     bad = _wait(client, ids["bad"], _finished, 60, worker)
     assert bad["status"] == "failed"
-    assert "/nonexistent/model-xyz" in bad["error_message"]
+    assert "nonexistent-model-xyz" in bad["error_message"]
     assert bad["traceback"] and "Traceback" in bad["traceback"]
 
     after = _wait(client, ids["after"], _finished, 120, worker)

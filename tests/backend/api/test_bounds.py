@@ -165,3 +165,36 @@ def test_stored_config_that_no_longer_validates_fails_at_claim_instead_of_sticki
     assert store.claim_run(run_id, "host:1", None) is None
     run = client.get(f"/api/runs/{run_id}").json()
     assert run["status"] == "failed" and "robust.sigma" in run["error_message"]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_on_postgresql_what_it_cannot_store_is_a_4xx_never_a_database_error(
+    pg_redis_settings: Settings,
+) -> None:
+    """PostgreSQL refuses NUL characters, strings longer than their column and integers beyond 32 bits,
+    all of which SQLite takes: every one of them is stopped before the database."""
+    from backend.app import create_app
+
+    with TestClient(create_app()) as client:
+        run_id = client.post("/api/runs", json=tiny_config()).json()["id"]
+        refused = [
+            client.post("/api/runs", json=tiny_config(name="n" * 201)),
+            client.post("/api/runs", json=tiny_config(name="a\x00b")),
+            client.post("/api/runs", json=tiny_config(train={"seed": 2**31})),
+            client.post("/api/runs", params={"tag": "t\x00"}, json=tiny_config()),
+            client.put(f"/api/runs/{run_id}/tags", json={"tags": ["t" * 101]}),
+            client.put(f"/api/runs/{run_id}/tags", json={"tags": ["a\x00"]}),
+            client.put(f"/api/runs/{run_id}/notes", json={"notes": "x\x00"}),
+            client.post(
+                "/api/sweeps", json={"name": "s\x00", "base": tiny_config(), "grid": {"train.seed": [1]}}
+            ),
+            client.get("/api/runs", params={"q": "a\x00"}),
+            client.get("/api/runs", params={"experiment": 2**31}),
+            client.get(f"/api/runs/{2**31}"),
+            client.get("/api/runs", params={"page": 10**9}),
+            client.delete("/api/share-links/" + "t" * 65),
+        ]
+        assert [r.status_code for r in refused if not 400 <= r.status_code < 500] == []
+        assert client.get(f"/api/runs/{2**31 - 1}").status_code == 404
+        assert client.get("/api/runs").json()["total"] == 1

@@ -57,6 +57,8 @@ def test_a_synonym_table_outside_the_data_root_is_422(
 ) -> None:
     robust = {"method": "rs_da", "synonyms_path": "/etc/passwd"}
     _refused(client, tiny_config(robust=robust), "robust.synonyms_path")
+    hub_data = {"source": "hf", "dir": "/etc"}  # the table's default folder, also with data from the hub
+    _refused(client, tiny_config(data=hub_data, robust={"method": "rs_da"}), "data.dir")
     inside = {"method": "rs_da", "synonyms_path": f"{data_dir()}/synonyms/counterfitted_neighbors.json"}
     assert client.post("/api/runs", json=tiny_config(robust=inside)).status_code == 201
 

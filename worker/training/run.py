@@ -47,7 +47,7 @@ from worker.training.data import (
     num_labels,
 )
 from worker.training.diagnostics import WARNING_CODE, chance_warning, collected_warnings, stuck_at_chance
-from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language
+from worker.training.evaluation import accuracy, correlations, generalized_matrix, predict, score_language
 from worker.training.languages import DATASET_LANGUAGES
 from worker.training.model import encoder, load_classifier, load_tokenizer, pooler_state, with_fresh_head
 from worker.training.perturbations import embedding_neighbors
@@ -281,10 +281,13 @@ def intermediate_result(
     stop: StopCheck | None,
 ) -> IntermediateResult:
     """STS-B dev.en Pearson and Spearman of the stage-1 model, logged (and a warning when weak)."""
-    evaluated = score_language(
-        model, dev, "stsb", "en", "dev", True, config.eval.batch_size, runtime, pad_id, stop
-    )
-    values = {s.metric: s.value for s in evaluated.scores}
+    predictions = predict(model, dev, config.eval.batch_size, runtime, pad_id, stop)
+    pearson, spearman = correlations(predictions, dev.targets)
+    values = {"pearson": pearson, "spearman": spearman}
+    scores = [
+        Score(dataset="stsb", language="en", split="dev", metric=metric, value=value, n=len(dev))
+        for metric, value in values.items()
+    ]
     log.info(
         "STS-B stage done after %d steps: dev.en Pearson %.4f, Spearman %.4f (%d pairs)",
         steps,
@@ -302,7 +305,7 @@ def intermediate_result(
             config.intermediate.learning_rate if config.intermediate else float("nan"),
             extra={WARNING_CODE: "intermediate_weak"},
         )
-    return IntermediateResult(task="stsb", steps=steps, scores=evaluated.scores)
+    return IntermediateResult(task="stsb", steps=steps, scores=scores)
 
 
 @dataclass

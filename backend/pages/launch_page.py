@@ -32,7 +32,7 @@ from backend.schemas import MAX_DB_INT, Principal
 from backend.services import runs, studies
 from backend.services.permissions import require_role
 from backend.settings import get_settings
-from worker.training.config import DEFAULT_EPOCHS, ROBUST_METHODS
+from worker.training.config import DEFAULT_EPOCHS, METHOD_PARAM_SOURCES, ROBUST_METHODS
 from worker.training.languages import DATASET_LANGUAGES, language
 
 router = APIRouter()
@@ -59,6 +59,7 @@ def _context(
         "language_tasks": {c: " ".join(t for t, cs in languages.items() if c in cs) for c in codes},
         "default_epochs": DEFAULT_EPOCHS,
         "robust_methods": ROBUST_METHODS,
+        "sources": METHOD_PARAM_SOURCES,  # where each method default comes from, shown as help
         "models": model_suggestions(),
         "data_dir": get_settings().data_dir or "",
         "presets": offered_presets(),

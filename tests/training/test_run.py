@@ -10,13 +10,14 @@ import pytest
 import torch
 from pydantic import ValidationError
 from safetensors.torch import load_file
+from scipy import stats
 
 from worker.training import run as run_mod
 from worker.training.batching import encode_pairs
 from worker.training.config import TrainConfig
 from worker.training.correctness import decode_correctness, items_digest
 from worker.training.data import read_local_split
-from worker.training.evaluation import score_language
+from worker.training.evaluation import predict, score_language
 from worker.training.model import encoder, load_classifier, load_tokenizer
 from worker.training.precision import resolve_runtime
 from worker.training.reporter import NullReporter, RunCancelled
@@ -274,3 +275,44 @@ def test_pawsx_trains_on_english_dev_and_evaluates_german_and_chinese_test(make_
         ("pawsx", "zh", 493),
     ]
     assert result.summary.transfer_gap is None  # no English test scores to compare with
+
+
+def test_the_sts_stage_reports_its_dev_correlations_in_the_result_and_to_the_reporter(
+    make_config: Any,
+) -> None:
+    reporter = RecordingReporter()
+    config = make_config(
+        intermediate={"epochs": 1, "max_examples": 32, "learning_rate": 1e-9},  # learns nothing
+        train={"epochs": 1},
+        eval={"languages": ["en"]},
+    )
+    result = run(config, reporter)
+    inter = result.intermediate
+    assert inter is not None and inter.task == "stsb" and inter.steps == 1  # 32 pairs, batch 32
+    assert [(s.dataset, s.language, s.split, s.metric, s.n) for s in inter.scores] == [
+        ("stsb", "en", "dev", "pearson", 1500),
+        ("stsb", "en", "dev", "spearman", 1500),
+    ]
+    values = {s.metric: s.value for s in inter.scores}
+    assert reporter.evaluations[0] == ("intermediate", 1, values)
+    assert [w.code for w in result.warnings if w.code == "intermediate_weak"] == ["intermediate_weak"]
+    assert RunResult.model_validate_json(result.model_dump_json()).intermediate == inter
+    assert run(make_config(train={"epochs": 1}, eval={"languages": ["en"]})).intermediate is None
+
+
+def test_intermediate_result_is_scipys_pearson_and_spearman_of_the_stage_1_model(make_config: Any) -> None:
+    config = make_config(intermediate={"epochs": 1})
+    runtime = resolve_runtime(config.train)
+    model = load_classifier(config.model, 1, 0, runtime.device)
+    tokenizer = load_tokenizer(config.model)
+    examples = read_local_split(Path(config.data.dir or ""), "stsb", "dev", "en")[:50]
+    data = encode_pairs(tokenizer, examples, 64)
+    result = run_mod.intermediate_result(model, data, 7, config, runtime, 0, None)
+    predicted = predict(model, data, config.eval.batch_size, runtime, 0).squeeze(-1).double().numpy()
+    gold = [e.target for e in examples]
+    expected = {
+        "pearson": stats.pearsonr(predicted, gold)[0],
+        "spearman": stats.spearmanr(predicted, gold)[0],
+    }
+    assert {s.metric: s.value for s in result.scores} == pytest.approx(expected)
+    assert result.steps == 7 and {s.n for s in result.scores} == {50}

@@ -20,8 +20,11 @@ RobustMethod = Literal["none", "rs_da", "rs_rp", "adv"]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Device = Literal["auto", "cpu", "cuda"]
 
-# Epochs per task when `train.epochs` is not given (XTREME / Robust-XLT scripts).
+# Epochs per task when `train.epochs` is not given (XTREME scripts).
 DEFAULT_EPOCHS: dict[str, float] = {"xnli": 5.0, "pawsx": 5.0}
+# rs_da trains over the augmented set, `copies` times larger: Robust-XLT's scripts run 1 epoch over
+# it for XNLI and 3 for PAWS-X (sources in METHOD_PARAM_SOURCES).
+DEFAULT_RS_DA_EPOCHS: dict[str, float] = {"xnli": 1.0, "pawsx": 3.0}
 # Augmented copies per example in Robust-XLT's perturb.py (`--num`).
 DEFAULT_RS_DA_COPIES: dict[str, int] = {"xnli": 3, "pawsx": 10}
 
@@ -116,6 +119,11 @@ class RobustConfig(_Strict):
     step_size: float = Field(default=1e-3, gt=0, le=100)
     epsilon: float = Field(default=1e-2, gt=0, le=100)
     norm: Literal["l2", "linf"] = "l2"
+    adv_objective: Literal["adv", "clean+adv"] = Field(
+        default="adv",
+        description="adv: the loss at the PGD perturbation only (Madry et al.'s min-max, as the paper "
+        "states it); clean+adv: the mean of the clean and the perturbed loss",
+    )
 
 
 # The robust-training vocabulary beside its config: what each method is called on the launch form and
@@ -130,7 +138,28 @@ METHOD_PARAMS: dict[str, tuple[str, ...]] = {
     "none": (),
     "rs_da": ("copies", "replace_prob", "keep_original", "neighbors", "synonyms_path", "embedding_k"),
     "rs_rp": ("noise", "sigma"),
-    "adv": ("steps", "step_size", "epsilon", "norm"),
+    "adv": ("steps", "step_size", "epsilon", "norm", "adv_objective"),
+}
+# Where each literature default of a method comes from, shown beside the field on the launch form.
+# Robust-XLT = github.com/uclanlp/Robust-XLT at commit 175cddb (the code of Huang et al., EMNLP 2021),
+# which implements rs_da only; the other methods' numbers are this lab's settings, said so.
+ROBUST_XLT = "Robust-XLT@175cddb"
+METHOD_PARAM_SOURCES: dict[str, dict[str, str]] = {
+    "rs_da": {
+        "train.epochs": f"{ROBUST_XLT} scripts/train_xnli.sh:27 (EPOCH=1 over the augmented XNLI set), "
+        "scripts/train_pawsx.sh:27 (EPOCH=3 over augmented PAWS-X)",
+        "copies": f"{ROBUST_XLT} README.md:23-24 (perturb.py --num 10 for PAWS-X, --num 3 for XNLI)",
+        "replace_prob": f"{ROBUST_XLT} perturb.py:26-35 (every word that has neighbours is drawn "
+        "uniformly from itself and its neighbours)",
+        "keep_original": f"{ROBUST_XLT} perturb.py:55-65 (only the perturbed copies are written)",
+        "neighbors": f"{ROBUST_XLT} perturb.py:10 and counterfitted_neighbors.json",
+    },
+    "rs_rp": {"sigma": "XLT Lab setting; not in the Robust-XLT code (rs_da only)"},
+    "adv": {
+        "adv_objective": "Huang et al. 2021 (EMNLP), adversarial training as Madry et al.'s min-max "
+        "(loss at the perturbation only); not in the Robust-XLT code (rs_da only)",
+        "steps": "XLT Lab setting; not in the Robust-XLT code (rs_da only)",
+    },
 }
 
 
@@ -229,7 +258,13 @@ class RunConfig(_Strict):
     # Resolved views: the trainer and the dashboard read these instead of re-deriving defaults.
     @property
     def epochs(self) -> float:
-        return self.train.epochs if self.train.epochs is not None else DEFAULT_EPOCHS[self.task]
+        """`train.epochs`, else the default by task: Robust-XLT's for rs_da (over the augmented set),
+        XTREME's otherwise."""
+        if self.train.epochs is not None:
+            return self.train.epochs
+        if self.robust.method == "rs_da":
+            return DEFAULT_RS_DA_EPOCHS[self.task]
+        return DEFAULT_EPOCHS[self.task]
 
     @property
     def eval_languages(self) -> list[str]:

@@ -22,6 +22,7 @@ __all__ = [
     "CorrectnessBits",
     "GeneralizedMatrix",
     "HistoryPoint",
+    "IntermediateResult",
     "ItemCorrectness",
     "ResumeInfo",
     "RunResult",
@@ -46,7 +47,8 @@ FINISHED_STATUSES: tuple[RunStatus, ...] = ("succeeded", "failed", "cancelled") 
 # slow_precision: bf16 was asked for on a CPU where it is slower than fp32 (precision.py);
 # checkpoint: a checkpoint could not be written, read or fully restored (checkpoints.py);
 # logged: any other warning the training code logged during the run.
-WarningCode = Literal["stuck_at_chance", "slow_precision", "checkpoint", "logged"]
+# intermediate_weak: the STS-B stage ended with a dev Pearson below 0.5 (run.py), so stage 1 barely learned;
+WarningCode = Literal["stuck_at_chance", "intermediate_weak", "slow_precision", "checkpoint", "logged"]
 WARNING_CODES: tuple[WarningCode, ...] = get_args(WarningCode)
 
 
@@ -129,6 +131,15 @@ STUCK_AT_CHANCE = "stuck_at_chance"  # worker.training.diagnostics: a stage neve
 Correctness = dict[str, dict[str, CorrectnessBits]]  # dataset → language → bitset of correct items
 
 
+class IntermediateResult(BaseModel):
+    """What the intermediate stage (STS-B) reached on its own dev set, at its end: so "stage 1
+    learned" is shown, not assumed. `scores`: pearson and spearman on `stsb` dev.en."""
+
+    task: str = "stsb"
+    steps: int
+    scores: list[Score] = Field(default_factory=list)
+
+
 class RunResult(BaseModel):
     config: dict[str, Any]
     status: RunStatus = "succeeded"
@@ -141,6 +152,7 @@ class RunResult(BaseModel):
     generalized: GeneralizedMatrix | None = None
     augmentation: dict[str, Any] | None = None  # rs_da: examples and words actually changed
     resume: ResumeInfo | None = None  # set when the run went on from a checkpoint
+    intermediate: IntermediateResult | None = None  # runs with an STS-B stage (absent on a resume past it)
     warnings: list[RunWarning] = Field(default_factory=list)
     # Per-example correctness on the evaluation split, for item-level tests between methods.
     correctness: Correctness = Field(default_factory=dict)

@@ -46,7 +46,7 @@ from worker.training.data import (
     num_labels,
 )
 from worker.training.diagnostics import WARNING_CODE, chance_warning, collected_warnings, stuck_at_chance
-from worker.training.evaluation import accuracy, generalized_matrix, predict, score_language
+from worker.training.evaluation import accuracy, correlations, generalized_matrix, predict, score_language
 from worker.training.languages import DATASET_LANGUAGES
 from worker.training.model import encoder, load_classifier, load_tokenizer, pooler_state, with_fresh_head
 from worker.training.paths import UNCONFINED, Roots
@@ -57,6 +57,7 @@ from worker.training.results import (
     AugmentationStats,
     Correctness,
     HistoryPoint,
+    IntermediateResult,
     ResumeInfo,
     RunResult,
     Score,
@@ -127,9 +128,10 @@ def _run(
         examples = load(cell_dataset, config.eval.split, lang)
         eval_sets[(cell_dataset, lang)] = enc(examples)
         eval_ids[(cell_dataset, lang)] = [ex.id for ex in examples]
-    sts_data = None
+    sts_data = sts_dev = None
     if config.intermediate is not None:
         sts_data = enc(load("stsb", "train", "en", config.intermediate.max_examples))
+        sts_dev = enc(load("stsb", "dev", "en"))
 
     # ---- model and rs_da augmentation
     first_head = num_labels("stsb" if sts_data is not None else task)
@@ -174,6 +176,7 @@ def _run(
         return store.stage(stage, history, train_s) if store is not None else None
 
     done = 0
+    intermediate: IntermediateResult | None = None
     if sts_spec is not None and sts_data is not None:
         if resume.info is not None and resume.info.stage == "task":
             history += resume.earlier_history  # stage 1 was over before the checkpoint: not trained again
@@ -191,6 +194,11 @@ def _run(
                 resume=resume.states.pop("intermediate", None),
             )
             history += outcome.history
+            assert sts_dev is not None
+            intermediate = intermediate_result(model, sts_dev, outcome.steps, config, runtime, pad_id, stop)
+            reporter.on_evaluation(
+                "intermediate", outcome.steps, {s.metric: s.value for s in intermediate.scores}
+            )
         done = total_steps(len(sts_data), sts_spec)
         # keep the encoder; new task classifier; the pretrained pooler again, not stage 1's (model.py)
         model = with_fresh_head(model, num_labels(task), seed, pooler=pretrained_pooler)
@@ -266,8 +274,49 @@ def _run(
         generalized=generalized,
         augmentation=augmentation.model_dump() if augmentation else None,
         resume=resume.info,
+        intermediate=intermediate,
         correctness=correctness,
     )
+
+
+INTERMEDIATE_WEAK_PEARSON = 0.5  # STS-B dev Pearson below this: stage 1 barely learned (BERT-base: ~0.88)
+
+
+def intermediate_result(
+    model: torch.nn.Module,
+    dev: Encoded,
+    steps: int,
+    config: RunConfig,
+    runtime: Runtime,
+    pad_id: int,
+    stop: StopCheck | None,
+) -> IntermediateResult:
+    """STS-B dev.en Pearson and Spearman of the stage-1 model, logged (and a warning when weak)."""
+    predictions = predict(model, dev, config.eval.batch_size, runtime, pad_id, stop)
+    pearson, spearman = correlations(predictions, dev.targets)
+    values = {"pearson": pearson, "spearman": spearman}
+    scores = [
+        Score(dataset="stsb", language="en", split="dev", metric=metric, value=value, n=len(dev))
+        for metric, value in values.items()
+    ]
+    log.info(
+        "STS-B stage done after %d steps: dev.en Pearson %.4f, Spearman %.4f (%d pairs)",
+        steps,
+        values["pearson"],
+        values["spearman"],
+        len(dev),
+    )
+    if not values["pearson"] >= INTERMEDIATE_WEAK_PEARSON:  # NaN too: constant predictions
+        log.warning(
+            "the STS-B stage barely learned: dev Pearson %.3f after %d steps (BERT-base reaches about "
+            "0.88); the task stage starts from an encoder that STS-B did little for. Try more "
+            "intermediate.epochs or another intermediate.learning_rate (now %g)",
+            values["pearson"],
+            steps,
+            config.intermediate.learning_rate if config.intermediate else float("nan"),
+            extra={WARNING_CODE: "intermediate_weak"},
+        )
+    return IntermediateResult(task="stsb", steps=steps, scores=scores)
 
 
 @dataclass

@@ -246,7 +246,10 @@ def batch_loss(
     delta = pgd_delta(
         loss_at, embeds, mask, robust.steps, robust.step_size, robust.epsilon, robust.norm, generator
     )
-    return loss_at(embeds + delta)
+    adversarial = loss_at(embeds + delta)
+    if robust.adv_objective == "clean+adv":  # Goodfellow et al.'s mix at alpha 0.5: same scale as one loss
+        return 0.5 * (loss_at(embeds) + adversarial)
+    return adversarial
 
 
 def task_loss(logits: torch.Tensor, labels: torch.Tensor, regression: bool) -> torch.Tensor:

@@ -99,6 +99,27 @@ def test_launch_form_as_a_study_opens_the_study_page_and_needs_the_plain_method(
     assert "include it" in refused.text
 
 
+def test_launch_form_shows_where_method_defaults_come_from_and_takes_the_adv_objective(client: TestClient):
+    page = client.get("/launch").text
+    assert "scripts/train_xnli.sh:27" in page and "perturb.py:26-35" in page
+    assert '<option value="clean+adv"' in page
+    form = {
+        "task": "xnli",
+        "model": "m",
+        "source_language": "en",
+        "eval.languages": ["en"],
+        "seeds": "1",
+        "train.device": "cpu",
+        "robust.method": "adv",
+        "robust.adv_objective": "clean+adv",
+    }
+    run = client.post("/launch", data=form, follow_redirects=False)
+    assert run.status_code == 303, [line for line in run.text.splitlines() if "error" in line]
+    run_id = int(run.headers["location"].rsplit("/", 1)[1])
+    stored = store.get_run(run_id)
+    assert stored is not None and stored.config["robust"]["adv_objective"] == "clean+adv"
+
+
 def test_share_link_is_read_only_and_can_be_revoked_or_expire(client: TestClient):
     ids = seed_runs(4)
     created = client.post(

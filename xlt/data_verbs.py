@@ -4,7 +4,8 @@
 `xlt import` works on the configured database directly, as `xlt users` does (run it where
 XLT_DATABASE_URL / XLT_HOME point at the server's database); it migrates the database first unless
 it is a dry run. Everything is parsed before anything is stored: problems are printed with file and
-line on stderr, and then nothing is stored (exit status 1).
+line on stderr, and then nothing is stored (exit status 1). With `--study` the runs become one
+study whose methods, seeds and baseline come from the runs (backend.importers.study).
 """
 
 from __future__ import annotations
@@ -24,6 +25,18 @@ def add_data_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -
     imp.add_argument("path", help="a file, an output folder, or a folder above many (walked recursively)")
     imp.add_argument("--experiment", default=None, help="put the runs in this experiment (made if new)")
     imp.add_argument("--dry-run", action="store_true", help="parse and report; store nothing")
+    imp.add_argument(
+        "--study",
+        action="store_true",
+        help="make the runs one new study (needs --experiment): methods and seeds read from the runs, "
+        "its report at /experiments/ID and `xlt report ID`",
+    )
+    imp.add_argument(
+        "--baseline",
+        default=None,
+        metavar="METHOD",
+        help="with --study: the method label the others are compared with (default baseline)",
+    )
 
     data = verbs.add_parser("data", help="datasets for offline use")
     data_verbs = data.add_subparsers(dest="data_verb", required=True)
@@ -45,12 +58,22 @@ def add_data_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def import_verb(args: argparse.Namespace) -> int:
     from backend.importers.loader import import_path
+    from backend.importers.study import DEFAULT_BASELINE
 
+    if args.baseline is not None and not args.study:
+        print("error: --baseline chooses a study's baseline; give --study too", file=sys.stderr)
+        return 2
     if not args.dry_run:
         from backend.migrate import upgrade
 
         upgrade()
-    report = import_path(args.path, experiment_name=args.experiment, dry_run=args.dry_run)
+    report = import_path(
+        args.path,
+        experiment_name=args.experiment,
+        dry_run=args.dry_run,
+        study=args.study,
+        baseline=args.baseline or DEFAULT_BASELINE,
+    )
     out = sys.stdout if report.ok else sys.stderr
     for line in report.lines():
         print(line, file=out)

@@ -2,43 +2,28 @@
 
 Reads GET /api/experiments/{ID}/report (the server computes it, as its page shows it) and prints it
 in the chosen format with backend.studies.render, the renderer the page's downloads use. The server
-is `--server`, else XLT_SERVER, else http://XLT_HOST:XLT_PORT; `--token` (or XLT_TOKEN) is sent as a
-bearer token when the server has accounts.
+and the token are found as for the other client verbs (xlt/client_connection.py): `--server` /
+`--token`, else XLT_SERVER / XLT_TOKEN, else the config file, else this machine's `xlt serve`.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-import httpx
-
-from backend.settings import get_settings
+from xlt.client_connection import Api, ClientError, resolve_connection
+from xlt.client_verbs import connection_flags
 
 FORMATS = ("table", "json", "latex", "markdown")  # backend.studies.render.Format, imported only to print
+REPORT_TIMEOUT = 120  # seconds: the first report of a large study runs its bootstraps on the server
 
 
 def add_report_verb(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    report = verbs.add_parser("report", help="print a study's report (deltas, intervals, verdicts)")
+    report = verbs.add_parser(
+        "report", parents=[connection_flags()], help="print a study's report (deltas, intervals, verdicts)"
+    )
     report.add_argument("experiment_id", type=int, metavar="ID", help="the study's experiment id")
     report.add_argument("--format", choices=FORMATS, default="table", help="default: table")
-    report.add_argument(
-        "--server", default=None, help="XLT Lab address (default XLT_SERVER or XLT_HOST:XLT_PORT)"
-    )
-    report.add_argument("--token", default=None, help="API token (default XLT_TOKEN)")
-
-
-def _server(option: str | None) -> str:
-    settings = get_settings()
-    return (option or os.environ.get("XLT_SERVER") or f"http://{settings.host}:{settings.port}").rstrip("/")
-
-
-def _message(response: httpx.Response) -> str:
-    try:
-        return str(response.json().get("message", response.text))
-    except ValueError:
-        return response.text
 
 
 def report_command(args: argparse.Namespace) -> int:
@@ -47,19 +32,17 @@ def report_command(args: argparse.Namespace) -> int:
     from backend.studies.render import render_report
     from backend.studies.report_models import StudyReport
 
-    server = _server(args.server)
-    token = args.token or os.environ.get("XLT_TOKEN")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.get(
-            f"{server}/api/experiments/{args.experiment_id}/report", headers=headers, timeout=120
-        )
-    except httpx.HTTPError as exc:
-        print(f"xlt report: cannot reach {server}: {exc}", file=sys.stderr)
-        return 1
-    if response.status_code != 200:
-        print(f"xlt report: {response.status_code} {_message(response)}", file=sys.stderr)
-        return 1
-    report = StudyReport.model_validate_json(response.content)
+        api = Api(resolve_connection(args.server, args.token), timeout=REPORT_TIMEOUT)
+    except ClientError as exc:
+        print(f"xlt report: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    try:
+        report = StudyReport.model_validate(api.get(f"/api/experiments/{args.experiment_id}/report"))
+    except ClientError as exc:
+        print(f"xlt report: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    finally:
+        api.close()
     sys.stdout.write(render_report(report, args.format))
     return 0

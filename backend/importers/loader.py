@@ -4,6 +4,10 @@ PATH may be a CSV file, a `results.json`, an XTREME / Robust-XLT output folder, 
 one, or any folder above them (walked recursively; checkpoints and hidden folders are not read).
 Everything is parsed before anything is stored, so one report lists every problem with its file
 and line; only an import without problems reaches the database, in one transaction.
+
+With `study=True` the runs become one new experiment of kind `study` (its report at
+/experiments/{id}), its methods, seeds and baseline inferred from the runs (backend.importers.study);
+an import that cannot make a study is refused like a malformed file.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from backend.errors import Conflict
 from backend.importers.csv_scores import read_csv
 from backend.importers.model import ImportedRun, Problem
 from backend.importers.results_json import read_results_json
+from backend.importers.study import DEFAULT_BASELINE, infer_study
 from backend.importers.xtreme import is_output_folder, read_folder
 
 
@@ -29,6 +36,7 @@ class ImportReport:
     experiment_id: int | None = None
     experiment_created: bool = False
     run_ids: list[int] = field(default_factory=list)
+    study: dict[str, Any] | None = None  # the inferred spec of a study import
 
     @property
     def ok(self) -> bool:
@@ -50,6 +58,8 @@ class ImportReport:
             out.append(f"{prefix}  {run.describe()}")
             out += [f"    note: {note}" for note in run.notes]
         where = f" in experiment '{self.experiment_name}'" if self.experiment_name else ""
+        if self.study:
+            where = f" in study '{self.experiment_name}' ({self.study_line()})"
         if self.dry_run:
             out.append(f"dry run: {len(self.runs)} run(s) would be created{where}; nothing stored")
         else:
@@ -57,8 +67,19 @@ class ImportReport:
             if self.experiment_id is not None:
                 state = "new" if self.experiment_created else "existing"
                 exp = f" in experiment {self.experiment_id} '{self.experiment_name}' ({state})"
+            if self.study and self.experiment_id is not None:
+                exp = (
+                    f" in study {self.experiment_id} '{self.experiment_name}' ({self.study_line()}); "
+                    f"its report: /experiments/{self.experiment_id}"
+                )
             out.append(f"imported {len(self.run_ids)} run(s){exp}")
         return out
+
+    def study_line(self) -> str:
+        spec = self.study or {}
+        methods = [m for m in spec.get("methods", []) if m != spec.get("baseline")]
+        seeds = ", ".join(map(str, spec.get("seeds", [])))
+        return f"{', '.join(methods)} against '{spec.get('baseline')}', seeds {seeds}"
 
 
 def _skip(name: str) -> bool:
@@ -99,16 +120,36 @@ def collect(path: Path) -> tuple[list[ImportedRun], list[Problem]]:
     return runs, problems
 
 
-def import_path(path: Path | str, experiment_name: str | None = None, dry_run: bool = False) -> ImportReport:
+def import_path(
+    path: Path | str,
+    experiment_name: str | None = None,
+    dry_run: bool = False,
+    *,
+    study: bool = False,
+    baseline: str = DEFAULT_BASELINE,
+) -> ImportReport:
     """Parse everything under `path`; store all runs in one transaction unless there is any problem
-    or `dry_run`. The report says what was (or would be) created, or every problem found."""
+    or `dry_run`. The report says what was (or would be) created, or every problem found.
+
+    With `study` the runs form a new experiment of kind `study` named `experiment_name` (required),
+    compared with the method `baseline`."""
     runs, problems = collect(Path(path))
     report = ImportReport(str(path), runs, problems, dry_run, experiment_name)
+    if study and not experiment_name:
+        problems.append(Problem(str(path), None, "study: a study import needs --experiment NAME"))
+    elif study and runs and not problems:
+        report.study, study_problems = infer_study(runs, str(path), baseline)
+        problems += study_problems
     if problems or dry_run:
         return report
     from backend.store.imports import import_results  # parsing needs no database
 
-    stored = import_results([r.result for r in runs], experiment_name)
+    kind = "study" if study else "import"
+    try:
+        stored = import_results([r.result for r in runs], experiment_name, kind=kind, spec=report.study)
+    except Conflict as exc:
+        problems.append(Problem(str(path), None, exc.message))
+        return report
     report.experiment_id, report.experiment_created, report.run_ids = stored
     return report
 
@@ -118,9 +159,13 @@ def import_command(
     experiment: str | None = None,
     dry_run: bool = False,
     echo: Callable[[str], None] = print,
+    *,
+    study: bool = False,
+    baseline: str = DEFAULT_BASELINE,
 ) -> int:
-    """`xlt import PATH [--experiment NAME] [--dry-run]`: prints the report; exit status 0 or 1."""
-    report = import_path(path, experiment_name=experiment, dry_run=dry_run)
+    """`xlt import PATH [--experiment NAME [--study [--baseline METHOD]]] [--dry-run]`: prints the
+    report; exit status 0 or 1."""
+    report = import_path(path, experiment_name=experiment, dry_run=dry_run, study=study, baseline=baseline)
     for line in report.lines():
         echo(line)
     return report.exit_code

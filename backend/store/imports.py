@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import insert, select
 
 from backend.db import session
+from backend.errors import Conflict
 from backend.models import Experiment, Run, RunTag, utcnow
 from backend.store.common import (
     CORRECTNESS_COLUMNS,
@@ -64,13 +65,19 @@ def import_results(
     *,
     tags: Iterable[str] = ("imported",),
     queue: str = "import",
+    kind: str = "import",
+    spec: dict[str, Any] | None = None,
 ) -> StoredImport:
     """Store finished runs (status from each result, queue `import`), all or none.
 
-    With `experiment_name` the runs join the newest experiment of that name, created if there is
-    none. Configs are validated as RunConfig before anything is written; any error rolls back the
-    whole import.
+    With `experiment_name` the runs join the newest experiment of that name, created (of `kind`,
+    with `spec`) if there is none. An experiment of another kind than "import" is always new: its
+    spec describes exactly these runs (a study's methods × seeds), so Conflict is raised when the
+    name is taken. Configs are validated as RunConfig before anything is written; any error rolls
+    back the whole import.
     """
+    if kind != "import" and not experiment_name:
+        raise ValueError(f"an imported {kind} needs an experiment name")
     configs = [RunConfig.model_validate(r.config) for r in results]
     tag_list = sorted(set(tags))
     now = utcnow()
@@ -80,9 +87,15 @@ def import_results(
             experiment_id = s.scalar(
                 select(Experiment.id).where(Experiment.name == experiment_name).order_by(Experiment.id.desc())
             )
+            if experiment_id is not None and kind != "import":
+                raise Conflict(
+                    f"experiment {experiment_id} '{experiment_name}' exists; an imported {kind} is a new "
+                    "experiment of these runs only, so give it another name"
+                )
             if experiment_id is None:
+                description = "imported results" if kind == "import" else f"imported {kind}"
                 exp = Experiment(
-                    name=experiment_name, description="imported results", kind="import", created_at=now
+                    name=experiment_name, description=description, kind=kind, spec=spec, created_at=now
                 )
                 s.add(exp)
                 s.flush()

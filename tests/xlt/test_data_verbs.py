@@ -15,7 +15,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, disable_
 
 from backend.services import runs as runs_service
 from backend.settings import Settings
-from tests.factories import REPO
+from tests.factories import REPO, fake_result, tiny_config
 from worker.training import data as training_data
 from worker.training.data import NLI_LABELS, read_local_split
 from worker.training.data_prepare import DATASETS
@@ -106,6 +106,33 @@ def test_xlt_import_of_a_malformed_file_names_file_and_line_exits_1_and_stores_n
         f"2 problem(s) in {results_tree}; nothing stored",
     ]
     assert _all_runs() == []  # the two good sources beside it were not stored either
+
+
+def test_xlt_import_study_makes_one_study_of_results_json_files_or_refuses(
+    embedded_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grid = tmp_path / "grid"
+    for method, robust, seed, accuracy in (("baseline", "none", 1, 0.6), ("rs_rp", "rs_rp", 1, 0.65)):
+        config = tiny_config(robust={"method": robust}, train={"device": "cpu", "seed": seed})
+        (grid / f"{method}-{seed}").mkdir(parents=True)
+        result = fake_result(config, {"en": 0.8, "sw": accuracy})
+        (grid / f"{method}-{seed}" / "results.json").write_text(result.model_dump_json(), encoding="utf-8")
+
+    assert main(["import", str(grid), "--study", "--experiment", "cluster", "--baseline", "adv"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"{grid}: study: no imported run has the baseline method 'adv'")
+    assert err[-1] == f"1 problem(s) in {grid}; nothing stored" and _all_runs() == []
+    assert main(["import", str(grid), "--baseline", "rs_rp"]) == 2  # --baseline belongs to --study
+    assert "give --study too" in capsys.readouterr().err
+
+    assert main(["import", str(grid), "--study", "--experiment", "cluster"]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == (
+        "imported 2 run(s) in study 1 'cluster' (rs_rp against 'baseline', seeds 1); "
+        "its report: /experiments/1"
+    )
+    assert {(r.method, r.experiment_id) for r in _all_runs()} == {("baseline", 1), ("rs_rp", 1)}
 
 
 # ── xlt data prepare ─────────────────────────────────────────────────────────────────────────────

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -37,8 +38,10 @@ def server(embedded_settings: Settings) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def _xlt_report(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("XLT_")}
+def _xlt_report(*args: str, config_home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`xlt report ARGS` with no XLT_* variables, reading the config file under `config_home`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XLT_", "XDG_CONFIG_HOME"))}
+    env["XDG_CONFIG_HOME"] = str(config_home or REPO / "test-output" / "no-config")
     return subprocess.run(
         [sys.executable, "-m", "xlt.cli", "report", *args], cwd=REPO, env=env, capture_output=True, text=True
     )
@@ -61,6 +64,21 @@ def test_xlt_report_prints_the_servers_report_in_every_format(server: str) -> No
 
 def test_xlt_report_says_what_is_wrong(server: str) -> None:
     missing = _xlt_report("99", "--server", server)
-    assert missing.returncode == 1 and "404 experiment 99 not found" in missing.stderr
+    assert missing.returncode == 1
+    assert missing.stderr == f"xlt report: XLT Lab at {server}: HTTP 404: experiment 99 not found\n"
     unreachable = _xlt_report("1", "--server", f"http://127.0.0.1:{free_port()}")
     assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr
+
+
+def test_xlt_report_finds_the_server_in_the_config_file_as_the_client_verbs_do(
+    server: str, tmp_path: Path
+) -> None:
+    experiment_id = stored_study(seeds=range(1, 4), pending=())
+    config_home = tmp_path / "config"
+    (config_home / "xlt").mkdir(parents=True)
+    (config_home / "xlt" / "config.toml").write_text(f'server = "{server}"\n', encoding="utf-8")
+
+    printed = _xlt_report(str(experiment_id), "--format", "markdown", config_home=config_home)
+
+    assert printed.returncode == 0, printed.stderr
+    assert "### Verdicts" in printed.stdout

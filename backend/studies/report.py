@@ -27,7 +27,7 @@ from backend.studies.report_models import (
 )
 from backend.studies.seed_statistics import compare_seeds
 from backend.studies.tiers import AGGREGATES, Aggregate, Cell, aggregate_weights, cell_order
-from backend.studies.verdicts import verdict
+from backend.studies.verdicts import points, verdict
 from worker.training.languages import tier
 
 DID_NOT_LEARN = ("did not learn",)  # warning text of worker.training.diagnostics.chance_warning
@@ -183,6 +183,27 @@ def _verdict(row: AggregateRow, item: ItemTest | None, alpha: float, min_seeds: 
     )
 
 
+def _gap_caution(v: Verdict, languages: Sequence[LanguageRow]) -> Verdict:
+    """A narrower transfer gap is no transfer gain when the source language itself dropped: say so
+    beside any "improves" on the gap, so the sentence never claims what the numbers don't carry."""
+    if v.aggregate != "transfer_gap" or "improves" not in (v.label, v.item_label):
+        return v
+    source = [r.estimate.delta for r in languages if r.method == v.method and r.is_source]
+    drop = min((d for d in source if d is not None), default=None)
+    if drop is None or drop >= 0:
+        return v
+    caution = (
+        f" Caution: the source language itself moved {points(drop)} points, so the narrower gap is"
+        " (at least partly) a loss on the source, not a transfer gain; read the tiers."
+    )
+    update: dict[str, str] = {}
+    if v.label == "improves":
+        update["sentence"] = v.sentence + caution
+    if v.item_label == "improves" and v.item_sentence:
+        update["item_sentence"] = v.item_sentence + caution
+    return v.model_copy(update=update)
+
+
 def build_study_report(
     runs: Sequence[StudyRun],
     baseline_method: str,
@@ -260,6 +281,7 @@ def build_study_report(
     verdicts = [
         _verdict(row, boot_of.get((row.method, row.aggregate)), alpha, min_seeds) for row in aggregates
     ]
+    verdicts = [_gap_caution(v, languages) for v in verdicts]
 
     n_tests = sum(a.estimate.p_value is not None for a in aggregates)
     return StudyReport(

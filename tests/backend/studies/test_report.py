@@ -180,3 +180,16 @@ def test_item_resamples_default_and_a_warning_when_too_few_to_pass_holm(make_run
     assert build_study_report(runs, "baseline").item_resamples == 2000
     few = build_study_report(runs, "baseline", item_resamples=100)
     assert "100 item resamples are too few for an item-level test to pass Holm" in few.notes
+
+
+def test_a_gap_that_narrows_because_the_source_dropped_is_not_called_a_transfer_gain(
+    make_runs: MakeRuns,
+) -> None:
+    """rs_da costs English 10 points and nothing else: the gap narrows, and the sentence says why."""
+    effects = {"baseline": {}, "rs_da": {"en": -0.10}}
+    report = build_study_report(make_runs(effects, range(1, 6)), "baseline", item_resamples=500)
+    gap = report.verdict("rs_da", "transfer_gap")
+    assert gap.label == "improves"
+    assert "the source language itself moved -10." in gap.sentence and "not a transfer gain" in gap.sentence
+    assert gap.item_sentence is not None and "not a transfer gain" in gap.item_sentence
+    assert "Caution" not in report.verdict("rs_da", "low").sentence

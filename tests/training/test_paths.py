@@ -85,3 +85,11 @@ def test_model_folders_outside_the_model_roots_never_reach_the_loader(
         load_tokenizer(str(link), roots)
     assert load_tokenizer(str(tiny_model), Roots(models=(tiny_model.parent,))) is not None
     assert load_tokenizer(str(tiny_model), UNCONFINED) is not None
+
+
+def test_xlt_train_unconfined_reads_relative_paths_as_the_yaml_in_docs_results_says(tmp_path: Path) -> None:
+    """docs/results/*.yaml say `data.dir: ../shared/data`: `xlt train` (UNCONFINED) takes it as is."""
+    assert UNCONFINED.data_path("../shared/data") == Path("../shared/data")
+    assert UNCONFINED.data_path(str(tmp_path)) == tmp_path
+    with pytest.raises(PathRefused):
+        UNCONFINED.data_path("a\x00b")

@@ -60,10 +60,10 @@ class Roots:
     confined: bool = True  # False: `xlt train` on one's own machine, any path goes
 
     def _under(self, path: str, roots: tuple[Path, ...], resolve: bool) -> Path | None:
+        if not self.confined:  # `xlt train` on one's own machine: relative paths (to the cwd) too
+            return None if "\x00" in path else Path(path)
         if not os.path.isabs(path) or ".." in PurePosixPath(path).parts or "\x00" in path:
             return None
-        if not self.confined:
-            return Path(path)
         written = Path(os.path.normpath(path))  # first as written: nothing outside is ever looked at
         if not any(_inside(written, Path(os.path.normpath(root))) for root in roots):
             return None

@@ -109,7 +109,7 @@ def _passes(config: RunConfig) -> float:
 
 def estimate_cpu_seconds(config: RunConfig) -> float | None:
     """Seconds one CPU run should take on a machine like the measured one; None when not a CPU run
-    (train.device cpu, fp32) or the model's size is unknown."""
+    (train.device cpu, fp32), the model's size is unknown or the local training file is missing."""
     if config.train.device != "cpu" or config.train.precision not in ("auto", "fp32"):
         return None
     cost = model_cost(config.model)
@@ -118,8 +118,10 @@ def estimate_cpu_seconds(config: RunConfig) -> float | None:
     source, task = config.source_language, config.task
     epochs = config.train.epochs or DEFAULT_EPOCHS[task]
     available = split_size(config, task, config.train.train_split, source)
+    if not available:  # a local folder without the training file: the data warning says so
+        return None
     cap = config.train.max_train_examples
-    train = epochs * (min(cap, available) if cap and available else cap or available) * _passes(config)
+    train = epochs * (min(cap, available) if cap else available) * _passes(config)
     if config.intermediate is not None:
         stage = config.intermediate
         sts = split_size(config, "stsb", "train", source)

@@ -73,6 +73,8 @@ def test_the_cpu_estimate_is_examples_over_the_measured_throughput(embedded_sett
     assert estimate_cpu_seconds(config.model_copy(update={"model": "someone/unknown-model"})) is None
     gpu = config.model_copy(update={"train": config.train.model_copy(update={"device": "auto"})})
     assert estimate_cpu_seconds(gpu) is None
+    elsewhere = config.model_copy(update={"data": config.data.model_copy(update={"dir": "/no/such/data"})})
+    assert estimate_cpu_seconds(elsewhere) is None  # no training file: no "about 20 s"
 
 
 def test_quick_cpu_demo_preset_fills_the_form_with_the_measured_recipe(client: TestClient) -> None:

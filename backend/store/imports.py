@@ -55,12 +55,13 @@ def import_results(
     *,
     tags: Iterable[str] = ("imported",),
     queue: str = "import",
+    owner_id: int | None = None,
 ) -> StoredImport:
     """Store finished runs (status from each result, queue `import`), all or none.
 
     With `experiment_name` the runs join the newest experiment of that name, created if there is
     none. Configs are validated as RunConfig before anything is written; any error rolls back the
-    whole import.
+    whole import. `owner_id`: who imported them over the API (None: an operator's `xlt import`).
     """
     configs = [RunConfig.model_validate(r.config) for r in results]
     tag_list = sorted(set(tags))
@@ -78,6 +79,7 @@ def import_results(
                 experiment_id, created = exp.id, True
         rows = [
             Run(
+                owner_id=owner_id,
                 experiment_id=experiment_id,
                 name=config.name,
                 status=result.status,

@@ -45,6 +45,29 @@ def machine() -> str:
     return f"{psutil.cpu_count()} cores of {cpu}, {mem:.0f} GiB"
 
 
+def process_cpu(pids: list[int], children: bool = False) -> float:
+    """User + system CPU seconds of these processes (and their children): what a request cost,
+    whatever else the machine is doing (wall time on a loaded 2-core machine is mostly waiting)."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            root = psutil.Process(pid)
+            for p in [root, *(root.children(recursive=True) if children else [])]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    t = p.cpu_times()
+                    total += t.user + t.system
+    return total
+
+
+def postgres_backends(database: str) -> list[int]:
+    """Process ids of the PostgreSQL backends connected to `database` (their CPU is the query's)."""
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 @dataclass
 class Server:
     name: str
@@ -64,6 +87,10 @@ class Server:
             with contextlib.suppress(psutil.NoSuchProcess):
                 total += p.memory_info().rss
         return total / 2**20
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server and its children so far."""
+        return process_cpu([self.proc.pid], children=True)
 
     def processes(self) -> int:
         try:

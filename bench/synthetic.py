@@ -84,13 +84,22 @@ def xlt_config(run: SyntheticRun) -> dict[str, Any]:
     }
 
 
-def xlt_results_json(run: SyntheticRun) -> dict[str, Any]:
-    """What `xlt train --out DIR` would have written for this run (results.json as a dict)."""
+def summary(run: SyntheticRun) -> dict[str, Any]:
+    """results.json's summary: average, tier averages (targets only), transfer gap."""
     tiers: dict[str, list[float]] = {}
     for code, value in run.accuracy.items():
         if code != "en":
             tiers.setdefault(language(code).tier, []).append(value)
     targets = [v for code, v in run.accuracy.items() if code != "en"]
+    return {
+        "average": run.average,
+        "by_resource_tier": {t: sum(v) / len(v) for t, v in tiers.items()},
+        "transfer_gap": run.accuracy["en"] - sum(targets) / len(targets),
+    }
+
+
+def xlt_results_json(run: SyntheticRun) -> dict[str, Any]:
+    """What `xlt train --out DIR` would have written for this run (results.json as a dict)."""
     n = len(run.loss)
     return {
         "config": xlt_config(run),
@@ -106,11 +115,7 @@ def xlt_results_json(run: SyntheticRun) -> dict[str, Any]:
             }
             for code, v in run.accuracy.items()
         ],
-        "summary": {
-            "average": run.average,
-            "by_resource_tier": {t: sum(v) / len(v) for t, v in tiers.items()},
-            "transfer_gap": run.accuracy["en"] - sum(targets) / len(targets),
-        },
+        "summary": summary(run),
         "history": [
             {"stage": "task", "step": s + 1, "epoch": 2 * (s + 1) / n, "loss": run.loss[s], "lr": run.lr[s]}
             for s in range(n)

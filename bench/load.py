@@ -106,9 +106,16 @@ def measure(mode: str, runs: int, seconds: int, root: Path) -> dict[str, Any]:
         env["XLT_LOG_LEVEL"] = "warning"
         server = servers.xlt_serve(env, root / f"serve-{mode}.log")
         sampler = RssSampler(server)
+        pg_name = values.get("XLT_DATABASE_URL", "").rsplit("/", 1)[-1] or None
+
+        def server_cpu() -> float:
+            backends = servers.postgres_backends(pg_name) if pg_name else []
+            return server.cpu_seconds() + servers.process_cpu(backends)
+
         try:
             rss_start = server.rss_mib()
             sampler.start()
+            cpu0 = server_cpu()
             load = servers.load_average()
             prefix = root / f"locust-{mode}"
             locust_env = os.environ | {"BENCH_RUNS": str(runs), "BENCH_SHARE": share, "BENCH_TOKEN": token}
@@ -129,6 +136,7 @@ def measure(mode: str, runs: int, seconds: int, root: Path) -> dict[str, Any]:
                     "--csv",
                     str(prefix),
                     "--only-summary",
+                    "--reset-stats",  # count from when all 22 users are running
                     "--loglevel",
                     "WARNING",
                 ],
@@ -138,6 +146,7 @@ def measure(mode: str, runs: int, seconds: int, root: Path) -> dict[str, Any]:
                 text=True,
             )
             load_after = servers.load_average()
+            cpu_s = server_cpu() - cpu0
         finally:
             sampler.done.set()
             server.stop()
@@ -152,6 +161,7 @@ def measure(mode: str, runs: int, seconds: int, root: Path) -> dict[str, Any]:
             "rss_start": rss_start,
             "rss_max": max(sampler.samples, default=rss_start),
             "load": f"{load} → {load_after}",
+            "cpu_s": cpu_s,
             "build_s": build_s,
             "server_log": server.log_tail(2000),
         }
@@ -171,11 +181,14 @@ def report(
         errors = int(total["Failure Count"])
         p95 = float(total["95%"])
         ok &= errors == 0 and p95 < P95_MS and r["rss_max"] < RSS_MIB
+        cpu_ms = 1000 * r["cpu_s"] / max(1, int(total["Request Count"]))  # ramp-up's requests included
         lines += [
             f"**{mode}**: {int(total['Request Count']):,} requests ({float(total['Requests/s']):.1f}/s), "
             f"{errors} errors, p50 {float(total['50%']):.0f} ms, p95 {p95:.0f} ms, "
             f"p99 {float(total['99%']):.0f} ms; API RSS {r['rss_start']:.0f} MiB at the start, "
-            f"{r['rss_max']:.0f} MiB at most; load average {r['load']}.",
+            f"{r['rss_max']:.0f} MiB at most; server CPU {cpu_ms:.0f} ms "
+            f"per request (the API process{' and its PostgreSQL backends' if mode == 'deployment' else ''}); "
+            f"load average {r['load']}.",
             "",
             "| request | count | errors | p50 | p95 | p99 | max |",
             "|---|---:|---:|---:|---:|---:|---:|",
@@ -187,7 +200,7 @@ def report(
                 f"| {s['Type']} {s['Name']} | {s['Request Count']} | {s['Failure Count']} | {s['50%']} "
                 f"| {s['95%']} | {s['99%']} | {float(s['Max Response Time']):.0f} |"
             )
-        if r["failures"].strip():
+        if len(r["failures"].strip().splitlines()) > 1:
             lines += ["", "Failures:", "```", r["failures"].strip()[:2000], "```"]
         lines.append("")
     return "\n".join(lines), ok

@@ -89,7 +89,7 @@ class Submitter(HttpUser):
             "robust": {"method": random.choice(("none", "rs_da", "rs_rp", "adv"))},
             "train": {"device": "cpu", "seed": random.randint(1, 3)},
         }
-        with self.client.post("/api/runs", json=config, name="POST /api/runs", catch_response=True) as r:
+        with self.client.post("/api/runs", json=config, name="/api/runs", catch_response=True) as r:
             if r.status_code != 201:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
                 return

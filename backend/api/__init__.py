@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter
 
-from backend.api import compare, experiments, health, me, runs, share_links, studies, sweeps
+from backend.api import compare, experiments, health, me, run_imports, runs, share_links, studies, sweeps
 
 api_router = APIRouter(prefix="/api")
+api_router.include_router(run_imports.router)
 api_router.include_router(runs.router)
 api_router.include_router(sweeps.router)
 api_router.include_router(studies.router)

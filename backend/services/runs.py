@@ -324,10 +324,17 @@ def list_runs(query: RunQuery) -> RunPage:
         raise Invalid(str(exc)) from exc
 
 
+EXPERIMENT_CHOICES = 100  # the runs table's experiment filter offers the newest ones (and the chosen one)
+
+
 def runs_table(query: RunQuery) -> RunsTable:
+    experiments = store.list_experiments(limit=EXPERIMENT_CHOICES)
+    if query.experiment_id is not None and all(e.id != query.experiment_id for e in experiments):
+        chosen = store.get_experiment(query.experiment_id)
+        experiments += [chosen] if chosen is not None else []
     return RunsTable(
         page=list_runs(query),
-        experiments=store.list_experiments(),
+        experiments=experiments,
         tags=store.list_tags(),
         owners=user_store.list_users(),
     )

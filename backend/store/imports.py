@@ -67,6 +67,7 @@ def import_results(
     queue: str = "import",
     kind: str = "import",
     spec: dict[str, Any] | None = None,
+    owner_id: int | None = None,
 ) -> StoredImport:
     """Store finished runs (status from each result, queue `import`), all or none.
 
@@ -74,7 +75,7 @@ def import_results(
     with `spec`) if there is none. An experiment of another kind than "import" is always new: its
     spec describes exactly these runs (a study's methods × seeds), so Conflict is raised when the
     name is taken. Configs are validated as RunConfig before anything is written; any error rolls
-    back the whole import.
+    back the whole import. `owner_id`: who imported them over the API (None: an operator's `xlt import`).
     """
     if kind != "import" and not experiment_name:
         raise ValueError(f"an imported {kind} needs an experiment name")
@@ -102,6 +103,7 @@ def import_results(
                 experiment_id, created = exp.id, True
         rows = [
             Run(
+                owner_id=owner_id,
                 experiment_id=experiment_id,
                 name=config.name,
                 status=result.status,

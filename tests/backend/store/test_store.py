@@ -24,7 +24,7 @@ def _seed_runs(n: int) -> list[int]:
     return ids
 
 
-def test_list_runs_filters_sorts_and_pages_with_averages_in_three_queries(
+def test_list_runs_filters_sorts_and_pages_with_averages_in_a_fixed_number_of_queries(
     embedded_settings: Settings,
 ) -> None:
     _seed_runs(30)
@@ -36,10 +36,14 @@ def test_list_runs_filters_sorts_and_pages_with_averages_in_three_queries(
 
     event.listen(engine, "before_cursor_execute", count)
     try:
+        store.list_runs(method="rs_rp", sort="-average", page=1, page_size=10)
+        tenfold = len(statements)
+        statements.clear()
         page = store.list_runs(method="rs_rp", sort="-average", page=2, page_size=5)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) == 3, statements  # count, page, tags: no query per run
+    # counts, the page's ids, their rows, their tags: no query per run
+    assert len(statements) == tenfold <= 5, statements
     assert page.total == 15
     assert [r.method for r in page.items] == ["rs_rp"] * 5
     averages = [r.average or 0.0 for r in page.items]

@@ -1,7 +1,8 @@
 """Request times as a lab grows: 100, 1,000, 10,000 and 100,000 runs, in SQLite and PostgreSQL.
 
     .venv/bin/python -m bench.growth [--sizes 100,1000,10000,100000] [--databases sqlite,postgresql]
-        [--repeat 10] [--label after] [--out bench/out]          # then: --plot docs/growth.png
+        [--repeat 10] [--label after] [--out bench/out]
+    .venv/bin/python -m bench.growth --sizes "" --plot docs/growth.png   # plot, and before/after table
 
 One database per kind (SQLite under a temporary XLT_HOME; PostgreSQL a private database on
 127.0.0.1:5432, dropped afterwards), migrated to head and served by `xlt serve --no-worker` on
@@ -282,13 +283,8 @@ def measure(http: httpx.Client, clock: Clock, size: int, repeat: int) -> dict[st
                 raise RuntimeError(f"{path}: {r.status_code} {r.text[:300]}")
 
         out[label] = clock.time(get, repeat)
-    if size >= PER_MODEL:  # in this process: its own CPU time
-        cpu0 = time.process_time()
-        wall, _ = clock.time(lambda: study_report(size), max(3, repeat // 3))
-        out["study report (in-process)"] = (
-            wall,
-            (time.process_time() - cpu0) * 1000 / (max(3, repeat // 3) + 2),
-        )
+    if size >= PER_MODEL:  # in this process: this thread's CPU time
+        out["study report (in-process)"] = clock.time(lambda: study_report(size), repeat, time.thread_time)
     return out
 
 
@@ -368,6 +364,30 @@ def table(label: str, results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def before_after(out_dir: Path) -> str:
+    """The largest size of growth-before.json against growth-after.json: wall ms (server CPU ms)."""
+    before, after = (
+        orjson.loads((out_dir / f"growth-{label}.json").read_bytes()) for label in ("before", "after")
+    )
+    kinds = [k for k in ("sqlite", "postgresql") if k in before["databases"] and k in after["databases"]]
+    size = str(max(int(s) for s in after["databases"][kinds[0]]["sizes"]))
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    lines = [
+        f"| request at {int(size):,} runs | "
+        + " | ".join(f"{names[k]} before | {names[k]} after" for k in kinds)
+        + " |",
+        "|---|" + "---:|" * (2 * len(kinds)),
+    ]
+    for request in after["databases"][kinds[0]]["sizes"][size]:
+        cells = []
+        for k in kinds:
+            for data in (before, after):
+                wall, cpu = data["databases"][k]["sizes"].get(size, {}).get(request, (None, None))
+                cells.append("–" if wall is None else f"{wall:.0f} ({cpu:.0f})")
+        lines.append(f"| {request} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def plot(out_dir: Path, png: Path) -> None:
     import matplotlib
 
@@ -417,8 +437,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     parser.add_argument("--plot", type=Path, default=None, help="draw bench/out/growth-*.json into this PNG")
     args = parser.parse_args(argv)
-    if args.plot and not args.sizes:
+    if args.plot and not args.sizes:  # --sizes "" --plot PNG: draw (and compare) what is there
         plot(args.out, args.plot)
+        if (args.out / "growth-before.json").exists() and (args.out / "growth-after.json").exists():
+            print(before_after(args.out))
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s]
     root = Path(tempfile.mkdtemp(prefix="xlt-growth-"))

@@ -1,7 +1,8 @@
 """Request times as a lab grows: 100, 1,000, 10,000 and 100,000 runs, in SQLite and PostgreSQL.
 
     .venv/bin/python -m bench.growth [--sizes 100,1000,10000,100000] [--databases sqlite,postgresql]
-        [--repeat 10] [--label after] [--out bench/out]          # then: --plot docs/growth.png
+        [--repeat 10] [--label after] [--out bench/out]
+    .venv/bin/python -m bench.growth --sizes "" --plot docs/growth.png   # plot, and before/after table
 
 One database per kind (SQLite under a temporary XLT_HOME; PostgreSQL a private database on
 127.0.0.1:5432, dropped afterwards), migrated to head and served by `xlt serve --no-worker` on
@@ -282,13 +283,8 @@ def measure(http: httpx.Client, clock: Clock, size: int, repeat: int) -> dict[st
                 raise RuntimeError(f"{path}: {r.status_code} {r.text[:300]}")
 
         out[label] = clock.time(get, repeat)
-    if size >= PER_MODEL:  # in this process: its own CPU time
-        cpu0 = time.process_time()
-        wall, _ = clock.time(lambda: study_report(size), max(3, repeat // 3))
-        out["study report (in-process)"] = (
-            wall,
-            (time.process_time() - cpu0) * 1000 / (max(3, repeat // 3) + 2),
-        )
+    if size >= PER_MODEL:  # in this process: this thread's CPU time
+        out["study report (in-process)"] = clock.time(lambda: study_report(size), repeat, time.thread_time)
     return out
 
 
@@ -368,43 +364,92 @@ def table(label: str, results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def before_after(out_dir: Path) -> str:
+    """The largest size of growth-before.json against growth-after.json: wall ms (server CPU ms)."""
+    before, after = (
+        orjson.loads((out_dir / f"growth-{label}.json").read_bytes()) for label in ("before", "after")
+    )
+    kinds = [k for k in ("sqlite", "postgresql") if k in before["databases"] and k in after["databases"]]
+    size = str(max(int(s) for s in after["databases"][kinds[0]]["sizes"]))
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    lines = [
+        f"| request at {int(size):,} runs | "
+        + " | ".join(f"{names[k]} before | {names[k]} after" for k in kinds)
+        + " |",
+        "|---|" + "---:|" * (2 * len(kinds)),
+    ]
+    for request in after["databases"][kinds[0]]["sizes"][size]:
+        cells = []
+        for k in kinds:
+            for data in (before, after):
+                wall, cpu = data["databases"][k]["sizes"].get(size, {}).get(request, (None, None))
+                cells.append("–" if wall is None else f"{wall:.0f} ({cpu:.0f})")
+        lines.append(f"| {request} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def plot(out_dir: Path, png: Path) -> None:
+    """Median wall time (top) and server CPU time (bottom) per request against runs, one panel per
+    database; solid lines after the fixes, dashed before (growth-before.json), where saved."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    files = sorted(out_dir.glob("growth-*.json"))
-    labels = [orjson.loads(f.read_bytes()) for f in files]
-    kinds = ["sqlite", "postgresql"]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
-    colors: dict[str, Any] = {}
-    for ax, kind in zip(axes, kinds, strict=True):
-        for data in labels:
+    runs = {
+        f.stem.removeprefix("growth-"): orjson.loads(f.read_bytes())
+        for f in sorted(out_dir.glob("growth-*.json"))
+    }
+    kinds = {"sqlite": "SQLite (embedded)", "postgresql": "PostgreSQL (deployment)"}
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9), sharex=True, sharey="row")
+    colors: dict[str, str] = {}
+    for col, (kind, title) in enumerate(kinds.items()):
+        for label, data in runs.items():
             db = data["databases"].get(kind)
             if not db:
                 continue
             sizes = sorted(int(s) for s in db["sizes"])
-            style = "--" if data["label"] == "before" else "-"
             for request in db["sizes"][str(sizes[0])]:
-                ys = [(db["sizes"][str(s)].get(request) or [None])[0] for s in sizes]
-                xs = [s for s, y in zip(sizes, ys, strict=True) if y is not None]
-                ys = [y for y in ys if y is not None]
                 color = colors.setdefault(request, f"C{len(colors) % 10}")
-                ax.plot(xs, ys, style, marker="o", ms=3, color=color, label=f"{request} ({data['label']})")
-        ax.axhline(TARGET_MS, color="red", lw=0.8, ls=":")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_title("SQLite (embedded)" if kind == "sqlite" else "PostgreSQL (deployment)")
-        ax.set_xlabel("runs in the database")
-        ax.grid(True, which="both", lw=0.3)
-    axes[0].set_ylabel("median request time, ms (HTTP, 127.0.0.1)")
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=7, frameon=False)
-    fig.suptitle("XLT Lab request times as the lab grows (dashed: before the fixes; dotted red: 100 ms)")
-    fig.tight_layout(rect=(0, 0.2, 1, 0.96))
+                for row, which in enumerate((0, 1)):  # wall, CPU
+                    points = [
+                        (s, db["sizes"][str(s)][request][which])
+                        for s in sizes
+                        if request in db["sizes"][str(s)]
+                    ]
+                    axes[row][col].plot(
+                        [x for x, _ in points],
+                        [max(y, 0.5) for _, y in points],
+                        "--" if label == "before" else "-",
+                        marker="o",
+                        ms=3,
+                        color=color,
+                        alpha=0.55 if label == "before" else 1.0,
+                    )
+        axes[0][col].set_title(title)
+        axes[1][col].set_xlabel("runs in the database")
+        for row in (0, 1):
+            ax = axes[row][col]
+            ax.axhline(TARGET_MS, color="red", lw=0.8, ls=":")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.grid(True, which="both", lw=0.3)
+    axes[0][0].set_ylabel("median wall ms per request (HTTP, 127.0.0.1)")
+    axes[1][0].set_ylabel("server CPU ms per request (API + database)")
+    handles = [Line2D([], [], color=c, marker="o", ms=3, label=r) for r, c in colors.items()]
+    handles += [
+        Line2D([], [], color="k", ls="-", label="after the fixes (migration 0006)"),
+        Line2D([], [], color="k", ls="--", alpha=0.55, label="before"),
+        Line2D([], [], color="red", ls=":", label="100 ms"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle(
+        "XLT Lab request times as the lab grows (bench/growth.py; a loaded 2-core VM: read the CPU row)"
+    )
+    fig.tight_layout(rect=(0, 0.1, 1, 0.97))
     png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png, dpi=110)
+    fig.savefig(png, dpi=100)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -417,8 +462,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     parser.add_argument("--plot", type=Path, default=None, help="draw bench/out/growth-*.json into this PNG")
     args = parser.parse_args(argv)
-    if args.plot and not args.sizes:
+    if args.plot and not args.sizes:  # --sizes "" --plot PNG: draw (and compare) what is there
         plot(args.out, args.plot)
+        if (args.out / "growth-before.json").exists() and (args.out / "growth-after.json").exists():
+            print(before_after(args.out))
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s]
     root = Path(tempfile.mkdtemp(prefix="xlt-growth-"))

@@ -111,14 +111,23 @@ class Server:
                 self.proc.wait()
 
 
-def start(name: str, argv: Sequence[str], env: dict[str, str], port: int, health: str, log: Path) -> Server:
-    """Start `argv` in a new process group and wait until GET `health` answers 200 (3 minutes at most)."""
+def start(
+    name: str,
+    argv: Sequence[str],
+    env: dict[str, str],
+    port: int,
+    health: str,
+    log: Path,
+    wait_s: float = 180,
+) -> Server:
+    """Start `argv` in a new process group (stop() ends the whole group: uvicorn workers, MLflow's job
+    consumers) and wait until GET `health` answers 200."""
     handle = log.open("wb")
     proc = subprocess.Popen(
         list(argv), cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
     )
     server = Server(name, f"http://127.0.0.1:{port}", proc, log)
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{name} exited: {server.log_tail()}")
@@ -129,7 +138,7 @@ def start(name: str, argv: Sequence[str], env: dict[str, str], port: int, health
             pass
         time.sleep(0.3)
     server.stop()
-    raise RuntimeError(f"{name} did not answer {health} within 3 minutes: {server.log_tail()}")
+    raise RuntimeError(f"{name} did not answer {health} within {wait_s:.0f} s: {server.log_tail()}")
 
 
 def xlt_serve(env: dict[str, str], log: Path, *, with_worker: bool = False) -> Server:
@@ -157,4 +166,5 @@ def mlflow_server(backend_uri: str, artifacts: Path, log: Path, workers: int | N
     if workers is not None:
         argv += ["--workers", str(workers)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("XLT_")}
-    return start(f"mlflow ({workers or 'default'} workers)", argv, env, port, "/health", log)
+    # MLflow 3 starts 7 job-consumer processes beside uvicorn: minutes on a loaded 2-core machine
+    return start(f"mlflow ({workers or 'default'} workers)", argv, env, port, "/health", log, wait_s=600)

@@ -219,13 +219,13 @@ def _page_ids(
     )
     if len(ids) == limit:
         return ids
-    # past the last value: NULLs follow, by id; how far in depends on how many rows have a value
-    skip = (
-        0
-        if ids
-        else offset - (conn.execute(select(func.count()).select_from(Run).where(*valued)).scalar() or 0)
-    )
-    nulls = select(Run.id).where(*conds, column.is_(None)).order_by(by_id).offset(max(0, skip))
+    # past the last value come the NULLs, by id; a page that starts among them skips those that
+    # earlier pages showed
+    skip = 0
+    if not ids:
+        with_value = conn.execute(select(func.count()).select_from(Run).where(*valued)).scalar() or 0
+        skip = max(0, offset - with_value)
+    nulls = select(Run.id).where(*conds, column.is_(None)).order_by(by_id).offset(skip)
     return ids + list(conn.execute(nulls.limit(limit - len(ids))).scalars())
 
 

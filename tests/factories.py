@@ -377,6 +377,40 @@ def wait_until(check: Callable[[], T | None], timeout: float, what: str, on_time
     raise AssertionError(f"{what}: not within {timeout} s\n{on_timeout}")
 
 
+@contextmanager
+def running_xlt_serve(
+    args: Sequence[str], env: Mapping[str, str], log_path: Path, wait_s: float = 60
+) -> Iterator[str]:
+    """`python -m xlt.cli serve ARGS` on a free port, its output in `log_path`; yields its URL once
+    /healthz answers, and stops it afterwards."""
+    import httpx  # only the tests that start a server need it
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "xlt.cli", "serve", *args, "--port", str(port)],
+            cwd=REPO,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+        def healthy() -> bool:
+            assert proc.poll() is None, log_path.read_text(errors="replace")
+            try:
+                return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        try:
+            wait_until(healthy, wait_s, "xlt serve answers /healthz", log_path.read_text(errors="replace"))
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
 class PrivateRedis:
     """A redis-server of the test's own on a spare port, without persistence: `stop()` and `start()`
     are a broker restart that loses every message (the shared server on 6379 is never touched)."""

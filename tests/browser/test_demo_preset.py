@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import REPO, SCREENSHOTS, data_dir, free_port, screenshot, wait_until
+from tests.factories import SCREENSHOTS, data_dir, running_xlt_serve, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,35 +30,15 @@ WELL_ABOVE_CHANCE = 0.45
 def fresh_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`xlt serve` with a fresh XLT_HOME and the shared data, as scripts/serve.sh starts it."""
     root = tmp_path_factory.mktemp("demo")
-    port = free_port()
     # OMP_NUM_THREADS passes through: on a busy shared machine 1 thread beats 2 that wait for each other
     env = {k: v for k, v in os.environ.items() if not k.startswith("XLT_")}
     env |= {"XLT_HOME": str(root / "home"), "XLT_DATA_DIR": str(data_dir())}
     log_path = root / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "xlt.cli", "serve", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            assert proc.poll() is None, log_path.read_text(errors="replace")
-            try:
-                return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        try:
-            wait_until(up, 90, "xlt serve", log_path.read_text(errors="replace"))
+    try:
+        with running_xlt_serve([], env, log_path, wait_s=90) as url:
             yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-            print(log_path.read_text(errors="replace")[-3000:])
+    finally:
+        print(log_path.read_text(errors="replace")[-3000:])
 
 
 @pytest.mark.timeout(7200)  # minutes on 2 idle cores; far longer on a shared, busy machine

@@ -31,6 +31,7 @@ from tests.factories import (
     fake_result,
     free_port,
     make_account,
+    running_xlt_serve,
     tiny_config,
     wait_until,
 )
@@ -54,31 +55,8 @@ class Lab:
 @contextmanager
 def xlt_serve(root: Path) -> Iterator[str]:
     """`python -m xlt.cli serve --no-worker` on a free port with the current XLT_ environment."""
-    port = free_port()
-    log_path = root / f"serve-{port}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "xlt.cli", "serve", "--no-worker", "--port", str(port)],
-            cwd=REPO,
-            env=dict(os.environ),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-
-        def healthy() -> bool:
-            assert proc.poll() is None, log_path.read_text(errors="replace")
-            try:
-                return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        try:
-            wait_until(healthy, 60, "xlt serve answers /healthz", log_path.read_text(errors="replace"))
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+    with running_xlt_serve(["--no-worker"], os.environ, root / "serve.log") as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--modes", default="embedded,deployment")
     parser.add_argument("--out", type=Path, default=Path("bench/out/load.md"))
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (server logs)")
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="xlt-load-"))
     started = datetime.now(UTC)
@@ -223,9 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")
-    import shutil
+    if not args.keep:
+        import shutil
 
-    shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
     return 0 if ok else 1
 
 

@@ -57,20 +57,21 @@ def shared_config(config: dict[str, Any]) -> dict[str, Any]:
 def _labels(configs: list[dict[str, Any]], runs: Sequence[RunLike]) -> list[str]:
     """'xnli · model · method', plus the fields that tell groups apart when that is ambiguous."""
     base = [f"{r.task} · {r.model} · {r.method}" for r in runs]
-    flats = [flatten_config(c) for c in configs]
+    flats: dict[int, dict[str, Any]] = {}  # flattened only where two groups share a label
+
+    def flat(i: int) -> dict[str, Any]:
+        if i not in flats:
+            flats[i] = flatten_config(configs[i])
+        return flats[i]
+
     labels = []
     for i, label in enumerate(base):
         clashes = [j for j, other in enumerate(base) if other == label and j != i]
         if clashes:
             differing = sorted(
-                {
-                    k
-                    for j in clashes
-                    for k in set(flats[i]) | set(flats[j])
-                    if flats[i].get(k) != flats[j].get(k)
-                }
+                {k for j in clashes for k in set(flat(i)) | set(flat(j)) if flat(i).get(k) != flat(j).get(k)}
             )
-            label += " · " + ", ".join(f"{k}={flats[i].get(k)}" for k in differing)
+            label += " · " + ", ".join(f"{k}={flat(i).get(k)}" for k in differing)
         labels.append(label)
     return labels
 
@@ -170,11 +171,17 @@ def build_compare(
 
     tier_averages: dict[str, dict[str, float | None]] = {}
     average: dict[str, float | None] = {}
-    for k in keys:
-        label, task = labels[k], groups[k][0].task
-        own = [c for c in cells if c.group == label and c.dataset == task]
-        average[label] = _mean([c.mean for c in own])
-        tier_averages[label] = {t: _mean([c.mean for c in own if tier(c.language) == t]) for t in TIERS}
+    task_of = {labels[k]: groups[k][0].task for k in keys}
+    own: dict[str, list[CompareCell]] = defaultdict(list)  # each group's cells of its own task
+    for c in cells:
+        if c.dataset == task_of[c.group]:
+            own[c.group].append(c)
+    tier_of = {lang: tier(lang) for lang in order}
+    for label in task_of:
+        average[label] = _mean([c.mean for c in own[label]])
+        tier_averages[label] = {
+            t: _mean([c.mean for c in own[label] if tier_of[c.language] == t]) for t in TIERS
+        }
 
     return CompareResult(
         metric=metric,

@@ -90,7 +90,8 @@ COMPATIBLE_EXTRA: dict[str, tuple[str, ...]] = {"xnli": ("americasnli",), "pawsx
 
 def language(code: str) -> Language:
     """Metadata for `code`; unknown codes get a neutral low-resource entry rather than a crash."""
-    return LANGUAGES.get(code, Language(code, code, "?", "?", 0))
+    found = LANGUAGES.get(code)  # not .get(code, Language(…)): that built a default on every call
+    return found if found is not None else Language(code, code, "?", "?", 0)
 
 
 def tier(code: str) -> Tier:

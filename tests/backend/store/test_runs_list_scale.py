@@ -23,8 +23,8 @@ def _runs(n: int, *, unfinished: int = 0, tags: tuple[str, ...] = ()) -> list[in
         )
         ids.append(store.import_result(fake_result(config, {"en": 0.5 + i / 100}), tags=list(tags)))
     for i in range(unfinished):
-        config = RunConfig.model_validate(tiny_config(train={"device": "cpu", "seed": 100 + i}))
-        ids.append(store.create_run(config, queue="cpu", task_id=f"t{i}").id)
+        queued = RunConfig.model_validate(tiny_config(train={"device": "cpu", "seed": 100 + i}))
+        ids.append(store.create_run(queued, queue="cpu", task_id=f"t{i}").id)
     return ids
 
 

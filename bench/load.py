@@ -221,13 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         results[mode] = measure(mode, args.runs, args.seconds, root)
         print(f"{mode} done, load {servers.load_average()}", flush=True)
     text, ok = report(results, args.runs, args.seconds, started)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
-    if not args.keep:
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
+    servers.finish(text, args.out, root, args.keep)
     return 0 if ok else 1
 
 

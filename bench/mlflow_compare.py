@@ -467,11 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     if RETRIED:
         lines += ["", f"Requests repeated after the server dropped the connection: {len(RETRIED)}"]
     text = "\n".join(lines)
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
-    if not args.keep:
-        shutil.rmtree(root, ignore_errors=True)
+    servers.finish(text, args.out, root, args.keep)
     return 0 if ok else 1
 
 

@@ -168,3 +168,14 @@ def mlflow_server(backend_uri: str, artifacts: Path, log: Path, workers: int | N
     env = {k: v for k, v in os.environ.items() if not k.startswith("XLT_")}
     # MLflow 3 starts 7 job-consumer processes beside uvicorn: minutes on a loaded 2-core machine
     return start(f"mlflow ({workers or 'default'} workers)", argv, env, port, "/health", log, wait_s=600)
+
+
+def finish(text: str, out: Path, root: Path, keep: bool) -> None:
+    """Print a bench's Markdown report, save it to `out`, and remove its scratch folder unless kept."""
+    import shutil
+
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n")
+    if not keep:
+        shutil.rmtree(root, ignore_errors=True)

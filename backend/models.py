@@ -1,9 +1,10 @@
-"""SQLAlchemy 2 models: experiments, runs, scores, per-example correctness, metric points, tags, share
+"""SQLAlchemy 2 models: experiments, runs, scores, per-example correctness, metric series, tags, share
 links, users and API tokens, and what MLflow scripts logged as they logged it (params, tags, metric values).
 
-Scores are one row per (run, dataset, language, split, metric) and metric points one row per
-(run, stage, name, step): per-language charts, grouping and deltas stay plain SQL. Every child
-table is indexed by run first, so one run's rows are one index range however large the database.
+Scores are one row per (run, dataset, language, split, metric): per-language charts, grouping and
+deltas stay plain SQL. Metric series (thousands of points a run) are stored packed, a few rows a
+run. Every child table is indexed by run first, so one run's rows are one index range however large
+the database.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -163,17 +165,23 @@ class RunCorrectness(Base):
     items_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
-class MetricPoint(Base):
-    __tablename__ = "metric_points"
+class MetricChunk(Base):
+    """A piece of one of a run's metric series (loss, lr, an MLflow script's stepped metric), packed
+    (backend.metric_codec): a worker appends one chunk per series per progress write, and a finished
+    run's chunks are merged into one per series. The series is its chunks in id order."""
+
+    __tablename__ = "metric_chunks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     stage: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(64))
-    step: Mapped[int] = mapped_column(Integer)
-    value: Mapped[float] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer)  # points in the chunk
+    min_step: Mapped[int] = mapped_column(BigInteger)
+    max_step: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
-    __table_args__ = (Index("ix_metric_points_run_series", "run_id", "name", "stage", "step"),)
+    __table_args__ = (Index("ix_metric_chunks_run_series", "run_id", "name", "stage", "id"),)
 
 
 class RunTag(Base):

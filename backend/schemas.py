@@ -78,8 +78,9 @@ class RunOut(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def waiting_for_queue(self) -> bool:
-        """Queued but not (successfully) sent to the broker yet: a dispatcher sends it when it can."""
-        return self.status == "queued" and self.dispatched_at is None
+        """Queued but not (successfully) sent to the broker yet: a dispatcher sends it when it can.
+        A retry in flight keeps the last send's error, so it still counts as waiting."""
+        return self.status == "queued" and (self.dispatched_at is None or self.dispatch_error is not None)
 
 
 class RunCreated(BaseModel):

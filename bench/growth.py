@@ -83,7 +83,8 @@ class Lab:
     def _insert(self, first: int, stop: int) -> None:
         from sqlalchemy import insert
 
-        from backend.models import Experiment, MetricPoint, Run, RunTag, Score
+        from backend.metric_codec import pack
+        from backend.models import Experiment, MetricChunk, Run, RunTag, Score
 
         experiments, runs, scores, points, tags = [], [], [], [], []
         for i in range(first, stop):
@@ -139,17 +140,25 @@ class Lab:
                 }
                 for code in LANGUAGES
             ]
-            points += [
-                {"run_id": i + 1, "stage": "task", "name": "loss", "step": s + 1, "value": v}
-                for s, v in enumerate(run.loss)
-            ]
+            steps = list(range(1, len(run.loss) + 1))
+            points.append(
+                {
+                    "run_id": i + 1,
+                    "stage": "task",
+                    "name": "loss",
+                    "n": len(steps),
+                    "min_step": 1,
+                    "max_step": len(steps),
+                    "data": pack(steps, run.loss),
+                }
+            )
             tags.append({"run_id": i + 1, "tag": f"batch-{i // 1000}"})
         with self.engine.begin() as conn:
             if experiments:
                 conn.execute(insert(Experiment), experiments)
             conn.execute(insert(Run), runs)
             conn.execute(insert(Score), scores)
-            conn.execute(insert(MetricPoint), points)
+            conn.execute(insert(MetricChunk), points)
             conn.execute(insert(RunTag), tags)
 
     def _sync_sequences(self) -> None:

@@ -137,6 +137,7 @@ class Dispatcher:
             done.broker_error = f"broker unreachable: {exc}"
             store.release_dispatch(run_id, done.broker_error)
             return "down"
+        store.mark_sent(run_id)
         return "sent"
 
     # the loop

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from backend.api.responses import pydantic_json
 from backend.params import ExperimentFilter
 from backend.run_ids import parse_run_ids
+from backend.run_matches import MAX_MATCHES, parse_run_matches
 from backend.schemas import CompareResult
 from backend.services.compare import compare_runs
 
@@ -25,6 +26,20 @@ def compare(
     ),
     metric: str = Query("accuracy", max_length=32),
     experiment: ExperimentFilter = None,
+    match: Annotated[
+        list[str],
+        Query(
+            description="a group of runs named by filters, as a query string "
+            "(model=…&method=…&task=…&tag=…&seed=…&experiment=…&status=…), repeated",
+            max_length=MAX_MATCHES,
+        ),
+    ] = [],  # noqa: B006
 ) -> Response:
-    result = compare_runs(parse_run_ids(runs), experiment_id=experiment, baseline=baseline, metric=metric)
+    result = compare_runs(
+        parse_run_ids(runs),
+        experiment_id=experiment,
+        matches=[m.filters() for m in parse_run_matches(match)],
+        baseline=baseline,
+        metric=metric,
+    )
     return pydantic_json(result)

@@ -4,8 +4,8 @@ plain pydantic objects (backend.schemas), never ORM rows.
 Run lifecycle: create_run/create_sweep (queued) → claim_run (running, attempt n) → record_progress
 (batched loss points, progress, heartbeat; returns the cancel flag) → complete_run | fail_run |
 mark_cancelled, every write after the claim fenced on attempt n (LostOwnership otherwise). A
-dispatcher sends queued runs (dispatch_plan, take_for_dispatch, release_dispatch) and puts runs whose
-worker stopped beating back in the queue (reap_stale_runs).
+dispatcher sends queued runs (dispatch_plan, take_for_dispatch, mark_sent, release_dispatch) and
+puts runs whose worker stopped beating back in the queue (reap_stale_runs).
 
     runs.py         create and read runs/experiments, list with filters, scores, history, tags, notes
     lifecycle.py    the worker's side: claim, fenced progress and outcome; cancel; imports
@@ -15,6 +15,7 @@ worker stopped beating back in the queue (reap_stale_runs).
     users.py        accounts and API tokens (imported as `backend.store.users`)
     mlflow_runs.py  runs logged through MLflow's API: what scripts sent, verbatim, and the XLT view
                     derived from it (imported as `backend.store.mlflow_runs`)
+    series.py       metric series (loss, lr, MLflow stepped metrics) as packed chunks
     common.py       column sets, row → pydantic, driver-level batch inserts
 """
 
@@ -23,6 +24,7 @@ from backend.store.dispatch import (
     Reaped,
     dispatch_plan,
     finished_run_ids,
+    mark_sent,
     reap_stale_runs,
     release_dispatch,
     take_for_dispatch,
@@ -54,6 +56,7 @@ from backend.store.runs import (
     list_tags,
     ping,
     run_exists,
+    run_ids_matching,
     run_ids_of_experiment,
     set_notes,
     set_tags,
@@ -102,10 +105,12 @@ __all__ = [
     "ping",
     "reap_stale_runs",
     "record_progress",
+    "mark_sent",
     "release_dispatch",
     "request_cancel",
     "revoke_share_link",
     "run_exists",
+    "run_ids_matching",
     "run_ids_of_experiment",
     "set_notes",
     "set_tags",

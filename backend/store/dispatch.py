@@ -73,7 +73,8 @@ def dispatch_plan(redispatch_after: float, limit: int = 500) -> DispatchPlan:
 def take_for_dispatch(run_id: int, redispatch_after: float) -> bool:
     """Reserve the send of a queued run (sets dispatched_at now). False when another dispatcher, a
     submit or a worker got there first: the run is not queued, or was sent less than
-    `redispatch_after` seconds ago."""
+    `redispatch_after` seconds ago. The last send's error stays until a send succeeds
+    (`mark_sent`), so the run reads "waiting for the queue" throughout a retry, never flickering."""
     now = utcnow()
     cutoff = now - timedelta(seconds=redispatch_after)
     with session() as s:
@@ -85,9 +86,17 @@ def take_for_dispatch(run_id: int, redispatch_after: float) -> bool:
                 Run.cancel_requested.is_(False),
                 or_(Run.dispatched_at.is_(None), Run.dispatched_at < cutoff),
             )
-            .values(dispatched_at=now, dispatch_error=None)
+            .values(dispatched_at=now)
         )
         return taken.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def mark_sent(run_id: int) -> None:
+    """The send succeeded: forget the previous send's error."""
+    with session() as s:
+        s.execute(
+            update(Run).where(Run.id == run_id, Run.dispatch_error.is_not(None)).values(dispatch_error=None)
+        )
 
 
 def release_dispatch(run_id: int, error: str) -> None:

@@ -15,9 +15,9 @@ from sqlalchemy import insert, select
 from backend.db import session
 from backend.errors import Conflict
 from backend.models import Experiment, Run, RunTag, utcnow
+from backend.store import series
 from backend.store.common import (
     CORRECTNESS_COLUMNS,
-    POINT_COLUMNS,
     SCORE_COLUMNS,
     correctness_rows,
     finite,
@@ -125,7 +125,7 @@ def import_results(
         ]
         s.add_all(rows)
         s.flush()
-        scores, points, bits = [], [], []
+        scores, bits = [], []
         for run, result in zip(rows, results, strict=True):
             bits += correctness_rows(run.id, result)
             scores += [
@@ -133,11 +133,9 @@ def import_results(
                 for sc in result.scores
                 if finite(sc.value)
             ]
-            for p in result.history:
-                points += [(run.id, p.stage, name, p.step, v) for name, v in (("loss", p.loss), ("lr", p.lr))]
+            series.append(s, run.id, series.history_points(result.history))
         insert_many(s, "scores", SCORE_COLUMNS, scores)
         insert_many(s, "run_correctness", CORRECTNESS_COLUMNS, bits)
-        insert_many(s, "metric_points", POINT_COLUMNS, [p for p in points if finite(p[-1])])
         if tag_list and rows:
             s.execute(insert(RunTag), [{"run_id": r.id, "tag": t} for r in rows for t in tag_list])
         return StoredImport(experiment_id, created, [r.id for r in rows])

@@ -17,11 +17,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import session
-from backend.models import MetricPoint, Run, RunCorrectness, Score, utcnow
+from backend.models import Run, RunCorrectness, Score, utcnow
 from backend.schemas import RunOut
+from backend.store import series
 from backend.store.common import (
     CORRECTNESS_COLUMNS,
-    POINT_COLUMNS,
     SCORE_COLUMNS,
     correctness_rows,
     finite,
@@ -31,7 +31,7 @@ from backend.store.common import (
 )
 from backend.store.runs import create_run, get_run
 from worker.training.config import RunConfig, format_validation_error
-from worker.training.results import ACTIVE_STATUSES, HistoryPoint, RunResult
+from worker.training.results import ACTIVE_STATUSES, RunResult
 
 # ── the worker's side ────────────────────────────────────────────────────────────────────────────
 
@@ -130,35 +130,18 @@ def record_progress(
         values["progress"] = progress
     if stage is not None:
         values["stage"] = stage
-    rows = [
-        (run_id, st, nm, sp, v)
-        for st, nm, sp, v in points
-        if finite(v)  # a diverged (NaN) loss is a gap in the chart, not a failed run
-    ]
+    kept = [p for p in points if finite(p[3])]  # a diverged (NaN) loss: a gap in the chart, not a failure
     with session() as s:
         _fenced_update(s, run_id, attempt, **values)
         for st, step in (replace_from or {}).items():
-            s.execute(
-                delete(MetricPoint).where(
-                    MetricPoint.run_id == run_id, MetricPoint.stage == st, MetricPoint.step >= step
-                )
-            )
-        insert_many(s, "metric_points", POINT_COLUMNS, rows)
+            series.truncate(s, run_id, st, step)
+        series.append(s, run_id, kept)
         return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 
 
 def is_cancel_requested(run_id: int) -> bool:
     with session() as s:
         return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
-
-
-def _history_rows(run_id: int, history: Sequence[HistoryPoint]) -> list[tuple[Any, ...]]:
-    rows = []
-    for p in history:
-        for name, value in (("loss", p.loss), ("lr", p.lr)):
-            if finite(value):
-                rows.append((run_id, p.stage, name, p.step, value))
-    return rows
 
 
 def complete_run(
@@ -203,7 +186,8 @@ def complete_run(
         )
         insert_many(s, "run_correctness", CORRECTNESS_COLUMNS, correctness_rows(run_id, result))
         if include_history:
-            insert_many(s, "metric_points", POINT_COLUMNS, _history_rows(run_id, result.history))
+            series.append(s, run_id, series.history_points(result.history))
+        series.compact(s, run_id)  # the progress writes' chunks, one row per series from now on
 
 
 def fail_run(run_id: int, message: str, traceback: str | None = None, *, attempt: int) -> None:

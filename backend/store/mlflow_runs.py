@@ -19,7 +19,6 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from backend.db import session
 from backend.models import (
     Experiment,
-    MetricPoint,
     MlflowMetric,
     MlflowParam,
     MlflowTag,
@@ -29,9 +28,9 @@ from backend.models import (
     utcnow,
 )
 from backend.schemas import ExperimentOut, RunOut, ScoreOut
+from backend.store import series
 from backend.store.common import (
     MLFLOW_QUEUE,
-    POINT_COLUMNS,
     RUN_COLUMNS,
     SCORE_COLUMNS,
     experiment_out,
@@ -63,7 +62,7 @@ class LoggedRun(BaseModel):
     params: dict[str, str] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
     latest: list[MetricValue] = Field(default_factory=list)
-    history_names: set[str] = Field(default_factory=set)  # series already in metric_points
+    history_names: set[str] = Field(default_factory=set)  # series already stored (metric_chunks)
 
 
 def ms_to_datetime(ms: int | None) -> datetime | None:
@@ -198,10 +197,8 @@ def logged_runs(run_ids: Sequence[int], *, with_metrics: bool = True) -> list[Lo
         names: dict[int, set[str]] = {i: set() for i in found}
         latest: dict[int, list[MetricValue]] = {i: [] for i in found}
         if with_metrics:
-            for rid, name in conn.execute(
-                select(MetricPoint.run_id, MetricPoint.name).where(MetricPoint.run_id.in_(found)).distinct()
-            ):
-                names[rid].add(name)
+            for rid, series_names in series.names_by_run(s, found).items():
+                names[rid] |= series_names
             latest = _latest(s, found)
         xlt_tags = tags_for(s, found)
         return [
@@ -242,14 +239,7 @@ def series_present(run_id: int, names: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     with session() as s:
-        return {
-            name
-            for name in wanted
-            if s.scalar(
-                select(MetricPoint.id).where(MetricPoint.run_id == run_id, MetricPoint.name == name).limit(1)
-            )
-            is not None
-        }
+        return {name for name in wanted if series.has_series(s, run_id, name)}
 
 
 def record_batch(
@@ -286,16 +276,18 @@ def record_batch(
             ("run_id", "key", "value", "timestamp", "step"),
             [(run_id, m.key, _stored(m.value), m.timestamp, m.step) for m in metrics],
         )
-        points = []
+        points: list[series.Point] = []
         for key, name in backfill.items():
             earlier = s.execute(
                 select(MlflowMetric.step, MlflowMetric.value).where(
                     MlflowMetric.run_id == run_id, MlflowMetric.key == key, MlflowMetric.step <= 0
                 )
             )
-            points += [(run_id, "task", name, step, value) for step, value in earlier if finite(value)]
-        points += [(run_id, "task", name, step, value) for name, step, value in history if finite(value)]
-        insert_many(s, "metric_points", POINT_COLUMNS, points)
+            points += [
+                ("task", name, step, value) for step, value in earlier if value is not None and finite(value)
+            ]
+        points += [("task", name, step, value) for name, step, value in history if finite(value)]
+        series.append(s, run_id, points)
         _change_tags(s, run_id, added=xlt_tags_added, removed=xlt_tags_removed)
         if scores is not None:
             s.execute(delete(Score).where(Score.run_id == run_id))

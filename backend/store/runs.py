@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, func, insert, or_, select, text, update
 
 from backend.db import session
-from backend.models import Experiment, MetricPoint, Run, RunTag, RunTotal, Score, utcnow
+from backend.models import Experiment, Run, RunTag, RunTotal, Score, utcnow
 from backend.schemas import ExperimentOut, MetricSeries, RunOut, RunPage, ScoreOut
+from backend.store import series
 from backend.store.common import (
     LIST_COLUMNS,
     RUN_COLUMNS,
@@ -135,26 +135,17 @@ def list_runs(
     `sort` is a column name from SORTABLE, '-' in front for descending; ties break by id.
     Raises ValueError for an unknown sort key.
     """
-    conds = []
-    if experiment_id is not None:
-        conds.append(Run.experiment_id == experiment_id)
-    if status:
-        conds.append(Run.status.in_(list(status)))
-    if task:
-        conds.append(Run.task == task)
-    if model:
-        conds.append(Run.model == model)
-    if method:
-        conds.append(Run.method == method)
-    if seed is not None:
-        conds.append(Run.seed == seed)
-    if owner_id is not None:
-        conds.append(Run.owner_id == owner_id)
-    if tag:  # from the tag's index entries, not a probe per run
-        conds.append(Run.id.in_(select(RunTag.run_id).where(RunTag.tag == tag)))
-    if search:
-        pattern = f"%{search}%"
-        conds.append(or_(Run.name.ilike(pattern), Run.model.ilike(pattern)))
+    conds = _conditions(
+        experiment_id=experiment_id,
+        status=status,
+        task=task,
+        model=model,
+        method=method,
+        tag=tag,
+        seed=seed,
+        search=search,
+        owner_id=owner_id,
+    )
     key = sort.lstrip("-")
     if key not in SORTABLE:
         raise ValueError(f"sort: unknown column '{key}'; allowed: {', '.join(SORTABLE)}")
@@ -175,6 +166,63 @@ def list_runs(
             page=page,
             page_size=page_size,
         )
+
+
+def _conditions(
+    *,
+    experiment_id: int | None = None,
+    status: Sequence[str] | None = None,
+    task: str | None = None,
+    model: str | None = None,
+    method: str | None = None,
+    tag: str | None = None,
+    seed: int | None = None,
+    search: str | None = None,
+    owner_id: int | None = None,
+) -> list[Any]:
+    """The WHERE clauses of the runs list's filters (each one an index the list can walk)."""
+    conds: list[Any] = []
+    if experiment_id is not None:
+        conds.append(Run.experiment_id == experiment_id)
+    if status:
+        conds.append(Run.status.in_(list(status)))
+    if task:
+        conds.append(Run.task == task)
+    if model:
+        conds.append(Run.model == model)
+    if method:
+        conds.append(Run.method == method)
+    if seed is not None:
+        conds.append(Run.seed == seed)
+    if owner_id is not None:
+        conds.append(Run.owner_id == owner_id)
+    if tag:  # from the tag's index entries, not a probe per run
+        conds.append(Run.id.in_(select(RunTag.run_id).where(RunTag.tag == tag)))
+    if search:
+        pattern = f"%{search}%"
+        conds.append(or_(Run.name.ilike(pattern), Run.model.ilike(pattern)))
+    return conds
+
+
+def run_ids_matching(groups: Sequence[Mapping[str, Any]], limit: int = 1000) -> list[list[int]]:
+    """For each group of filters (list_runs's keyword arguments), its run ids in id order, at most
+    `limit` in all: one indexed query per group, one transaction."""
+    found: list[list[int]] = []
+    left = limit
+    with session() as s:
+        conn = s.connection()
+        for filters in groups:
+            ids = [
+                i
+                for (i,) in conn.execute(
+                    select(Run.id).where(*_conditions(**filters)).order_by(Run.id).limit(left)
+                )
+            ]
+            found.append(ids)
+            left -= len(ids)
+            if left <= 0:
+                break
+    return found + [[] for _ in range(len(groups) - len(found))]
 
 
 def _count(conn: Connection, conds: Sequence[Any]) -> int:
@@ -253,25 +301,15 @@ def get_history(
 ) -> list[MetricSeries]:
     """A run's (stage, name) series (all, or those in `names`), evenly down-sampled to at most
     `max_points` each, first and last point kept."""
-    query = select(MetricPoint.name, MetricPoint.stage, MetricPoint.step, MetricPoint.value).where(
-        MetricPoint.run_id == run_id
-    )
-    if names:
-        query = query.where(MetricPoint.name.in_(list(names)))
-    with session() as s:  # Core on the connection: no ORM row processing for thousands of points
-        rows = (
-            s.connection()
-            .execute(query.order_by(MetricPoint.name, MetricPoint.stage, MetricPoint.step))
-            .all()
-        )
+    with session() as s:
+        stored = series.read(s, run_id, names)
     out = []
-    for (name, stage), group in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
-        points = list(group)
-        if len(points) > max_points:
-            points = [points[i] for i in _downsample(len(points), max_points)]
-        out.append(
-            MetricSeries(stage=stage, name=name, steps=[p[2] for p in points], values=[p[3] for p in points])
-        )
+    for x in stored:
+        steps, values = x.steps, x.values
+        if len(steps) > max_points:
+            kept = _downsample(len(steps), max_points)
+            steps, values = [steps[i] for i in kept], [values[i] for i in kept]
+        out.append(MetricSeries(stage=x.stage, name=x.name, steps=steps, values=values))
     return out
 
 

@@ -87,3 +87,41 @@ def test_sweep_2x2x2_makes_8_runs_in_one_experiment_and_compare_gives_mean_std_o
 
     by_ids = client.get("/api/compare", params={"runs": ",".join(map(str, run_ids[:4]))}).json()
     assert len(by_ids["groups"]) == 2 and by_ids["baseline"] is None
+
+    # the same groups named by filters, in one request: the runs list's filters as query strings
+    matched = client.get(
+        "/api/compare",
+        params={
+            "match": [f"experiment={experiment_id}&method={m}" for m in ("baseline", "stsb+rs_rp")],
+            "baseline": f"run:{baseline_run['id']}",
+        },
+    )
+    assert matched.status_code == 200, matched.text
+    matched = matched.json()
+    assert [g["key"] for g in matched["groups"]] == [
+        g["key"] for g in result["groups"] if g["key"].split(" · ")[2] in ("baseline", "stsb+rs_rp")
+    ]
+    assert {(c["group"], c["language"]): c["mean"] for c in matched["cells"]} == {
+        (c["group"], c["language"]): c["mean"]
+        for c in result["cells"]
+        if c["group"].split(" · ")[2] in ("baseline", "stsb+rs_rp")
+    }
+
+
+@pytest.mark.parametrize(
+    ("match", "status", "message"),
+    [
+        ("model=m&colour=red", 422, "match 1: colour: not a filter"),
+        ("method=baseline&method=stsb", 422, "match 1: 'method' given twice"),
+        ("status=succeeded", 422, "match 1: give at least one of"),
+        ("seed=-1", 422, "match 1: seed: Input should be greater than or equal to 0"),
+        ("method=" + "x" * 65, 422, "match 1: method: String should have at most 64 characters"),
+        ("method=nothing-like-this", 404, "match 1: no runs match"),
+    ],
+)
+def test_a_bad_match_names_the_group_and_the_problem(
+    client: TestClient, match: str, status: int, message: str
+) -> None:
+    response = client.get("/api/compare", params={"match": match})
+    assert response.status_code == status
+    assert message in response.json()["message"]

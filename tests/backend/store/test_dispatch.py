@@ -63,6 +63,9 @@ def test_a_new_run_counts_as_sent_and_a_failed_send_makes_it_wait(any_database: 
     assert store.dispatch_plan(redispatch_after=1e-6).overdue == [(sent, "cpu")]
     assert store.take_for_dispatch(waiting, 3600)
     assert not store.take_for_dispatch(waiting, 3600)  # sent a moment ago
+    in_flight = store.get_run(waiting)  # a retry under way still reads "waiting for the queue"
+    assert in_flight is not None and in_flight.waiting_for_queue and in_flight.dispatch_error
+    store.mark_sent(waiting)
     got = store.get_run(waiting)
     assert got is not None and not got.waiting_for_queue and got.dispatch_error is None
 

@@ -151,8 +151,10 @@ def build_compare(
     for (group, dataset, language), (mean, std, n) in stats.items():
         base = stats.get((baseline_label, dataset, language)) if baseline_label else None
         delta = mean - base[0] if base else None
-        cells.append(
-            CompareCell(group=group, dataset=dataset, language=language, mean=mean, std=std, n=n, delta=delta)
+        cells.append(  # typed already: constructed without validation (hundreds per comparison)
+            CompareCell.model_construct(
+                group=group, dataset=dataset, language=language, mean=mean, std=std, n=n, delta=delta
+            )
         )
     if baseline_label:
         _add_intervals(cells, by_seed, baseline_label)

@@ -18,8 +18,8 @@ averages) is inside its timings; XLT Lab answers those in the server.
                    3 × runs/log-batch (1,000 entities each at most), runs/update
     compare 40     per-language mean ± std of 40 runs grouped by everything but the seed:
                    XLT GET /api/compare; MLflow runs/search `attributes.run_id IN (…)` + grouping
-    6 groups       the same table for 6 groups named by (model, method, variant): XLT 6 × GET
-                   /api/runs?model=&method= and one /api/compare; MLflow 6 × runs/search by params
+    6 groups       the same table for 6 groups named by (model, method, variant): XLT one
+                   /api/compare?match=model=…&method=… (× 6); MLflow 6 × runs/search by params
     list 1,000     1,000 runs with their average accuracy: XLT GET /api/runs?page_size=1000;
                    MLflow runs/search max_results=1000 + the average of the 15 accuracy_ metrics
     history        one run's 1,000 loss points: XLT GET /api/runs/{id}/history?name=loss; MLflow
@@ -44,6 +44,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 import orjson
@@ -177,13 +178,8 @@ class Xlt:
         return {(c["group"], c["language"]): (c["mean"], c["std"], c["n"]) for c in result["cells"]}
 
     def groups(self, groups: list[SyntheticRun]) -> dict[tuple[str, str], tuple[float, float, int]]:
-        ids: list[int] = []
-        for g in groups:
-            page = self.http.get(
-                self.url + "/api/runs", params={"model": g.model, "method": g.label, "page_size": 50}
-            )
-            ids += [r["id"] for r in page.raise_for_status().json()["items"]]
-        result = self.http.get(self.url + "/api/compare", params={"runs": ",".join(map(str, ids))})
+        matches = [urlencode({"model": g.model, "method": g.label}, quote_via=quote) for g in groups]
+        result = self.http.get(self.url + "/api/compare", params={"match": matches}).raise_for_status()
         return {(c["group"], c["language"]): (c["mean"], c["std"], c["n"]) for c in result.json()["cells"]}
 
     def list_runs(self) -> dict[int, float]:

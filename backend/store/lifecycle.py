@@ -135,7 +135,7 @@ def record_progress(
         _fenced_update(s, run_id, attempt, **values)
         for st, step in (replace_from or {}).items():
             series.truncate(s, run_id, st, step)
-        series.append(s, run_id, kept)
+        series.append(s, run_id, kept, streaming=True)
         return bool(s.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
 
 

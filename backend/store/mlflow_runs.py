@@ -287,7 +287,7 @@ def record_batch(
                 ("task", name, step, value) for step, value in earlier if value is not None and finite(value)
             ]
         points += [("task", name, step, value) for name, step, value in history if finite(value)]
-        series.append(s, run_id, points)
+        series.append(s, run_id, points, streaming=True)
         _change_tags(s, run_id, added=xlt_tags_added, removed=xlt_tags_removed)
         if scores is not None:
             s.execute(delete(Score).where(Score.run_id == run_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, text, update
 
 from backend.db import session
 from backend.models import Experiment, Run, RunTag, RunTotal, Score, utcnow
@@ -330,20 +330,18 @@ def compare_inputs(
     """The runs (in the order asked) and their (run_id, dataset, language, value) rows of one metric."""
     with session() as s:
         conn = s.connection()
-        found = {
-            r[0]: CompareRun(*r)
-            for r in conn.execute(
-                select(Run.id, Run.task, Run.model, Run.method, Run.seed, Run.config).where(
-                    Run.id.in_(run_ids)
-                )
-            )
-        }
-        rows = conn.execute(
-            select(Score.run_id, Score.dataset, Score.language, Score.value).where(
-                Score.run_id.in_(list(found)), Score.metric == metric
-            )
-        ).all()
+        found = {r[0]: CompareRun(*r) for r in conn.execute(_COMPARE_RUNS, {"ids": list(run_ids)})}
+        rows = conn.execute(_COMPARE_SCORES, {"ids": list(found), "metric": metric}).all()
     return [found[i] for i in run_ids if i in found], [(r, d, lang, v) for r, d, lang, v in rows]
+
+
+# Built once: a comparison only binds its ids (building the IN expressions cost more than the SQL).
+_COMPARE_RUNS = select(Run.id, Run.task, Run.model, Run.method, Run.seed, Run.config).where(
+    Run.id.in_(bindparam("ids", expanding=True))
+)
+_COMPARE_SCORES = select(Score.run_id, Score.dataset, Score.language, Score.value).where(
+    Score.run_id.in_(bindparam("ids", expanding=True)), Score.metric == bindparam("metric")
+)
 
 
 def run_ids_of_experiment(experiment_id: int, status: Sequence[str] = ("succeeded",)) -> list[int]:

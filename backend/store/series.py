@@ -23,6 +23,8 @@ from backend.store.common import finite
 from worker.training.results import HistoryPoint
 
 Point = tuple[str, str, int, float]  # (stage, name, step, value)
+TAIL_CHUNKS = 32  # a streamed series' newest chunks merged into one at a time
+MERGED_POINTS = 256  # a chunk this large counts as merged already
 
 
 class Series(NamedTuple):
@@ -56,14 +58,43 @@ def _chunk_row(
     }
 
 
-def append(s: Session, run_id: int, points: Iterable[Point]) -> None:
-    """Append points (in logged order) as one chunk per (stage, name)."""
+def append(s: Session, run_id: int, points: Iterable[Point], *, streaming: bool = False) -> None:
+    """Append points (in logged order) as one chunk per (stage, name).
+
+    `streaming`: the run is written a few points at a time (a worker's progress every second, an
+    MLflow script's log calls); once a series has TAIL_CHUNKS chunks of its own, its newest ones
+    are merged into one, so a ten-hour run reads back as a hundred or so chunks, not 36,000."""
     by_series: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
     for stage, name, step, value in points:
         steps, values = by_series.setdefault((stage, name), ([], []))
         steps.append(step)
         values.append(value)
     append_series(s, run_id, [Series(name, stage, st, v) for (stage, name), (st, v) in by_series.items()])
+    if streaming:
+        for stage, name in by_series:
+            _merge_tail(s, run_id, stage, name)
+
+
+def _merge_tail(s: Session, run_id: int, stage: str, name: str) -> None:
+    """Merge the series' newest TAIL_CHUNKS chunks into one once it has that many unmerged ones
+    (merged chunks hold more than MERGED_POINTS points and are left alone)."""
+    newest = s.execute(
+        select(MetricChunk.id, MetricChunk.n, MetricChunk.data)
+        .where(MetricChunk.run_id == run_id, MetricChunk.name == name, MetricChunk.stage == stage)
+        .order_by(MetricChunk.id.desc())
+        .limit(TAIL_CHUNKS)
+    ).all()
+    tail = list(itertools.takewhile(lambda row: row[1] < MERGED_POINTS, newest))
+    if len(tail) < TAIL_CHUNKS:
+        return
+    steps: list[int] = []
+    values: list[float] = []
+    for _id, _n, data in reversed(tail):
+        more_steps, more_values = unpack(data)
+        steps += more_steps
+        values += more_values
+    s.execute(delete(MetricChunk).where(MetricChunk.id.in_([row[0] for row in tail])))
+    append_series(s, run_id, [Series(name, stage, steps, values)])
 
 
 def append_series(s: Session, run_id: int, series: Sequence[Series]) -> None:

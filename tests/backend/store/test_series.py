@@ -16,6 +16,7 @@ from backend.db import session
 from backend.metric_codec import pack, unpack
 from backend.models import MetricChunk
 from backend.settings import Settings
+from backend.store.series import MERGED_POINTS, TAIL_CHUNKS
 from tests.factories import embedded, fake_result, postgres_redis, tiny_config
 from worker.training.config import RunConfig
 
@@ -84,3 +85,17 @@ def test_progress_chunks_read_as_one_series_truncate_on_resume_and_compact_when_
     assert _chunks(run_id) == 2  # loss and lr, one row each
     assert [x.steps for x in store.get_history(run_id)] == [[1, 2, 3, 4, 5], [1]]
     assert store.get_history(run_id, max_points=3)[0].steps == [1, 3, 5]
+
+
+def test_a_long_streamed_series_stays_a_few_chunks(any_database: Settings) -> None:
+    """A worker writes every second: 1,000 writes of 3 points keep the series readable in a few dozen
+    rows, every point in order."""
+    run_id = store.create_run(RunConfig.model_validate(tiny_config()), queue="cpu", task_id="t").id
+    claim = store.claim_run(run_id, "host", None)
+    assert claim is not None
+    for write in range(1000):
+        points = [("task", "loss", 3 * write + i, float(write)) for i in range(3)]
+        store.record_progress(run_id, attempt=claim.attempt, points=points)
+    assert _chunks(run_id) <= 3000 // MERGED_POINTS + TAIL_CHUNKS
+    [loss] = store.get_history(run_id, max_points=10_000)
+    assert loss.steps == list(range(3000)) and loss.values == [float(s // 3) for s in range(3000)]

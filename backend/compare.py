@@ -107,6 +107,19 @@ def _add_intervals(
         cell.ci_low, cell.ci_high = interval.ci_low, interval.ci_high
 
 
+def _by_seed(
+    runs: Sequence[RunLike], scores: list[tuple[int, str, str, float]], group_of_run: dict[int, str]
+) -> dict[tuple[str, str, str], dict[int, float]]:
+    """(group, dataset, language) → {seed: value}, for the deltas' intervals. A second run of one
+    seed in a group keeps its value under a key no other group has (< 0)."""
+    seed_of_run = {run.id: run.seed for run in runs}
+    by_seed: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)
+    for run_id, dataset, language, value in scores:
+        seeds = by_seed[(group_of_run[run_id], dataset, language)]
+        seeds[seed_of_run[run_id] if seed_of_run[run_id] not in seeds else -len(seeds) - 1] = value
+    return by_seed
+
+
 def build_compare(
     runs: Sequence[RunLike], scores: list[tuple[int, str, str, float]], metric: str, baseline: str | None
 ) -> CompareResult:
@@ -122,16 +135,6 @@ def build_compare(
     labels = dict(zip(keys, _labels([shared[k] for k in keys], [groups[k][0] for k in keys]), strict=True))
     group_of_run = {run.id: labels[k] for k in keys for run in groups[k]}
 
-    seed_of_run = {run.id: run.seed for run in runs}
-    values: dict[tuple[str, str, str], list[float]] = defaultdict(list)  # (group, dataset, language)
-    by_seed: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)  # the same, seed → value
-    for run_id, dataset, language, value in scores:
-        cell = (group_of_run[run_id], dataset, language)
-        values[cell].append(value)
-        seeds = by_seed[cell]
-        # A second run of one seed in a group keeps its value under a key no other group has (< 0).
-        seeds[seed_of_run[run_id] if seed_of_run[run_id] not in seeds else -len(seeds) - 1] = value
-
     baseline_label = None
     if baseline:
         wanted = baseline.removeprefix("run:")
@@ -139,6 +142,10 @@ def build_compare(
             baseline_label = group_of_run.get(int(wanted))
         elif baseline in labels.values():
             baseline_label = baseline
+
+    values: dict[tuple[str, str, str], list[float]] = defaultdict(list)  # (group, dataset, language)
+    for run_id, dataset, language, value in scores:
+        values[(group_of_run[run_id], dataset, language)].append(value)
 
     stats: dict[tuple[str, str, str], tuple[float, float, int]] = {}
     for cell_key, vals in values.items():
@@ -151,13 +158,11 @@ def build_compare(
     for (group, dataset, language), (mean, std, n) in stats.items():
         base = stats.get((baseline_label, dataset, language)) if baseline_label else None
         delta = mean - base[0] if base else None
-        cells.append(  # typed already: constructed without validation (hundreds per comparison)
-            CompareCell.model_construct(
-                group=group, dataset=dataset, language=language, mean=mean, std=std, n=n, delta=delta
-            )
+        cells.append(
+            CompareCell(group=group, dataset=dataset, language=language, mean=mean, std=std, n=n, delta=delta)
         )
     if baseline_label:
-        _add_intervals(cells, by_seed, baseline_label)
+        _add_intervals(cells, _by_seed(runs, scores, group_of_run), baseline_label)
 
     # Column order: the tasks' languages in benchmark order, then extra datasets'.
     tasks = list(dict.fromkeys(r.task for r in runs))

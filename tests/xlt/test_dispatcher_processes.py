@@ -35,12 +35,12 @@ def test_a_run_waiting_for_the_queue_is_sent_by_the_process_dispatcher(
             )
         try:
             sent = wait_until(
-                lambda: (r := store.get_run(run.id)) and r.dispatched_at is not None and r,
+                lambda: (r := store.get_run(run.id)) and not r.waiting_for_queue and r,
                 60,
                 "run sent",
                 log.read_text(errors="replace")[-3000:],
             )
-            assert sent.status == "queued" and sent.dispatch_error is None
+            assert sent.status == "queued" and sent.dispatched_at and sent.dispatch_error is None
         finally:
             proc.send_signal(signal.SIGTERM)
             code = proc.wait(timeout=30)

@@ -15,6 +15,7 @@ AGGREGATE_TITLES = {
     "mid": "Mid-resource languages",
     "high": "High-resource languages",
     "transfer_gap": "Transfer gap (lower is better)",
+    "task_average": "Task average (every language, as papers report it)",
 }
 
 

@@ -129,7 +129,7 @@ def _sections(report: StudyReport) -> list[tuple[str, Rows | list[str]]]:
     """The report's sections in reading order: tables and lists of sentences."""
     sections: list[tuple[str, Rows | list[str]]] = [
         ("Verdicts", _sentences(report)),
-        ("Tiers and transfer gap (seed level)", aggregate_rows(report)),
+        ("Tiers, transfer gap and task average (seed level)", aggregate_rows(report)),
     ]
     if report.item_tests:
         sections.append(("Item-level evidence (same test items)", item_rows(report)))

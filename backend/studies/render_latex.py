@@ -12,7 +12,13 @@ from backend.studies.report_models import StudyReport
 from backend.studies.tiers import AGGREGATES
 from backend.studies.verdicts import points
 
-HEADINGS = {"low": "Low", "mid": "Mid", "high": "High", "transfer_gap": "Gap $\\downarrow$"}
+HEADINGS = {
+    "low": "Low",
+    "mid": "Mid",
+    "high": "High",
+    "transfer_gap": "Gap $\\downarrow$",
+    "task_average": "Avg",
+}
 _ESCAPES = {
     "\\": "\\textbackslash{}",
     "&": "\\&",

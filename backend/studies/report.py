@@ -91,10 +91,11 @@ def _rules(
         f"Tiers: a run's tier score is the mean over the tier's target languages (never the source "
         f"language '{source}') across every evaluated dataset, over the dataset/language cells every "
         f"included run has (AmericasNLI's languages are low-resource). Transfer gap: the source score "
-        f"minus the mean of {task}'s target languages; a narrower gap is an improvement.",
-        f"Multiple testing: Holm-Bonferroni over the {n_tests} method × tier/gap tests that have a "
+        f"minus the mean of {task}'s target languages; a narrower gap is an improvement. Task average: "
+        f"the mean over every {task} language, the source included (the average papers report).",
+        f"Multiple testing: Holm-Bonferroni over the {n_tests} method × tier/gap/average tests that have a "
         f"p-value, at alpha = {alpha:g}. Per-language intervals are descriptive and not corrected; "
-        "verdicts are given per tier and for the gap only.",
+        "verdicts are given per tier, for the gap and for the task average only.",
         f"Verdicts: fewer than {min_seeds} seeds is inconclusive; an effect is claimed only when the "
         f"{pct} interval excludes 0 and the Holm-adjusted p < {alpha:g}; otherwise 'no detectable change'.",
         "Item-level evidence (where runs stored per-item correctness): a paired bootstrap over the same "

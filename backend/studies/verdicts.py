@@ -23,6 +23,7 @@ AGGREGATE_NAMES: dict[str, str] = {
     "mid": "mid-resource languages",
     "high": "high-resource languages",
     "transfer_gap": "the transfer gap",
+    "task_average": "the task's average over all its languages",
 }
 
 

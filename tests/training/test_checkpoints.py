@@ -167,6 +167,8 @@ def test_sts_intermediate_run_resumes_in_either_stage(
     # a checkpoint taken after stage 1 goes straight on in stage 2, fresh head and all
     assert watcher.stages == (["task"] if stage == "task" else ["intermediate", "task"])
     assert_same_run(resumed, straight, evaluated)
+    # stage 1's STS-B dev correlations are reported even when the resumed attempt skipped it
+    assert resumed.intermediate is not None and resumed.intermediate == straight.intermediate
 
 
 def test_corrupt_newest_checkpoint_falls_back_to_the_one_before(

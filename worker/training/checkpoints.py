@@ -53,7 +53,7 @@ import transformers
 
 from worker.training.batching import Encoded
 from worker.training.config import RunConfig
-from worker.training.results import HistoryPoint
+from worker.training.results import HistoryPoint, IntermediateResult
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ STATE_FILE = "state.pt"
 BEST_FILE = "best.pt"
 PREFIX = "ckpt-"
 TMP_PREFIX = ".tmp-"
+INTERMEDIATE_FILE = "intermediate.json"  # the STS-B stage's dev correlations, for a resume past it
 KEEP = 2  # the newest complete checkpoint and the one before, in case the newest turns out unreadable
 ADOPTED_ON_RESUME = frozenset({"cpu_fp32_linear"})  # run.py resumes with the recorded kernels
 
@@ -211,6 +212,33 @@ class RunCheckpoints:
         self.inputs = json.loads(json.dumps(inputs))  # as it reads back from a manifest
         self._last_write = time.monotonic()
         self._best_file: tuple[tuple[str, int | None], Path, dict[str, Any]] | None = None
+
+    # -- the intermediate stage's own result (STS-B dev correlations), kept for a resume past stage 1
+    def save_intermediate(self, result: IntermediateResult) -> None:
+        """Written once stage 1 is evaluated, beside the checkpoints (atomically); a failure to
+        write costs the resumed run these figures, never the run."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp = self.directory / f"{INTERMEDIATE_FILE}.{uuid.uuid4().hex}.tmp"
+            document = {"config_hash": self.config_hash, "result": result.model_dump(mode="json")}
+            tmp.write_text(json.dumps(document))
+            os.replace(tmp, self.directory / INTERMEDIATE_FILE)
+        except OSError as exc:
+            log.warning("could not keep the intermediate stage's result with the checkpoints: %s", exc)
+
+    def saved_intermediate(self) -> IntermediateResult | None:
+        """The intermediate stage's result an earlier attempt of this config kept, or None."""
+        path = self.directory / INTERMEDIATE_FILE
+        try:
+            document = json.loads(path.read_text())
+            if document.get("config_hash") != self.config_hash:
+                return None
+            return IntermediateResult.model_validate(document["result"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring %s: %s", path, exc)
+            return None
 
     # -- reading
     def latest(self) -> Checkpoint | None:
@@ -508,6 +536,8 @@ def remove_checkpoints(directory: Path) -> None:
     for entry in directory.iterdir():
         if entry.is_dir() and (entry.name.startswith(PREFIX) or entry.name.startswith(TMP_PREFIX)):
             shutil.rmtree(entry, ignore_errors=True)
+        elif entry.is_file() and entry.name.startswith(INTERMEDIATE_FILE):
+            entry.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # something else lives there: leave it
         directory.rmdir()
 

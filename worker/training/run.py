@@ -180,6 +180,9 @@ def _run(
     if sts_spec is not None and sts_data is not None:
         if resume.info is not None and resume.info.stage == "task":
             history += resume.earlier_history  # stage 1 was over before the checkpoint: not trained again
+            intermediate = store.saved_intermediate() if store is not None else None
+            if intermediate is not None:
+                log_intermediate(intermediate, config)
         else:
             outcome = train_stage(
                 model,
@@ -196,6 +199,8 @@ def _run(
             history += outcome.history
             assert sts_dev is not None
             intermediate = intermediate_result(model, sts_dev, outcome.steps, config, runtime, pad_id, stop)
+            if store is not None:
+                store.save_intermediate(intermediate)
             reporter.on_evaluation(
                 "intermediate", outcome.steps, {s.metric: s.value for s in intermediate.scores}
             )
@@ -299,12 +304,22 @@ def intermediate_result(
         Score(dataset="stsb", language="en", split="dev", metric=metric, value=value, n=len(dev))
         for metric, value in values.items()
     ]
+    result = IntermediateResult(task="stsb", steps=steps, scores=scores)
+    log_intermediate(result, config)
+    return result
+
+
+def log_intermediate(result: IntermediateResult, config: RunConfig) -> None:
+    """Log stage 1's dev correlations, with the `intermediate_weak` warning when it barely learned
+    (again on a resumed attempt, whose results.json collects its own warnings)."""
+    values = {"pearson": float("nan"), "spearman": float("nan")} | {s.metric: s.value for s in result.scores}
+    steps = result.steps
     log.info(
         "STS-B stage done after %d steps: dev.en Pearson %.4f, Spearman %.4f (%d pairs)",
         steps,
         values["pearson"],
         values["spearman"],
-        len(dev),
+        result.scores[0].n if result.scores else 0,
     )
     if not values["pearson"] >= INTERMEDIATE_WEAK_PEARSON:  # NaN too: constant predictions
         log.warning(
@@ -316,7 +331,6 @@ def intermediate_result(
             config.intermediate.learning_rate if config.intermediate else float("nan"),
             extra={WARNING_CODE: "intermediate_weak"},
         )
-    return IntermediateResult(task="stsb", steps=steps, scores=scores)
 
 
 @dataclass

@@ -17,8 +17,13 @@ def test_planted_low_resource_effect_is_found_on_low_and_nowhere_else(planted_re
     assert report.verdict("rs_rp", "high").label == "no detectable change"
     # +3 points on sw (1 of xnli's 14 targets) narrows the gap by 0.2 points: true, small.
     assert report.verdict("rs_rp", "transfer_gap").label in ("no detectable change", "improves")
-    for aggregate in ("low", "mid", "high", "transfer_gap"):
+    for aggregate in ("low", "mid", "high", "transfer_gap", "task_average"):
         assert report.verdict("stsb", aggregate).label == "no detectable change"
+    # the XNLI average moves by 3 / 15 points: its own row, with an interval that holds it
+    average = next(a for a in report.aggregates if a.method == "rs_rp" and a.aggregate == "task_average")
+    assert len(average.cells) == 15 and all(c.startswith("xnli/") for c in average.cells)
+    assert average.estimate.ci_low is not None and average.estimate.ci_high is not None
+    assert average.estimate.ci_low <= 0.03 / 15 <= average.estimate.ci_high
     low = next(a for a in report.aggregates if a.method == "rs_rp" and a.aggregate == "low")
     assert low.estimate.design == "paired" and low.estimate.n_pairs == 5
     assert low.estimate.ci_low is not None and low.estimate.ci_high is not None
@@ -41,7 +46,7 @@ def test_item_level_evidence_agrees_and_is_separately_corrected(planted_report: 
     assert report.verdict("rs_rp", "low").item_label == "improves"
     assert report.verdict("rs_rp", "high").item_label == "no detectable change"
     boots = [t for t in report.item_tests if t.test == "paired_bootstrap"]
-    assert len(boots) == 8 and all(t.p_holm is not None and t.p_holm >= t.p_value for t in boots)
+    assert len(boots) == 10 and all(t.p_holm is not None and t.p_holm >= t.p_value for t in boots)
     low = next(t for t in boots if t.method == "rs_rp" and t.aggregate == "low")
     assert (low.method_runs, low.baseline_runs, low.n_items) == (5, 5, 11 * 300)
     assert not [t for t in report.item_tests if t.test == "mcnemar"]  # five runs a side
@@ -49,10 +54,10 @@ def test_item_level_evidence_agrees_and_is_separately_corrected(planted_report: 
 
 def test_holm_adjusts_across_methods_and_aggregates(planted_report: StudyReport) -> None:
     rows = planted_report.aggregates
-    assert len(rows) == 8
+    assert len(rows) == 10  # 2 methods × (3 tiers, the gap, the task average)
     assert all(r.p_holm is not None and r.estimate.p_value is not None for r in rows)
     assert all(r.p_holm >= r.estimate.p_value for r in rows if r.p_holm is not None and r.estimate.p_value)
-    assert "Holm-Bonferroni over the 8 method × tier/gap tests" in " ".join(planted_report.rules)
+    assert "Holm-Bonferroni over the 10 method × tier/gap/average tests" in " ".join(planted_report.rules)
 
 
 def test_two_seeds_are_inconclusive_but_item_evidence_is_reported(make_runs: MakeRuns) -> None:
@@ -171,7 +176,7 @@ def test_tiers_without_languages_are_noted_not_reported(make_runs: MakeRuns) -> 
     for run in runs:
         run.scores = {"xnli": {lang: run.scores["xnli"][lang] for lang in ("en", "de", "fr")}}
     report = build_study_report(runs, "baseline")
-    assert {a.aggregate for a in report.aggregates} == {"high", "transfer_gap"}
+    assert {a.aggregate for a in report.aggregates} == {"high", "transfer_gap", "task_average"}
     assert "low: not computed, no such language (or no source score) in every run" in report.notes
 
 

@@ -40,6 +40,12 @@ def test_transfer_gap_is_source_minus_the_task_datasets_targets_only() -> None:
     assert aggregate_score(scores, "mid", "en", "xnli") is None
 
 
+def test_the_task_average_is_every_task_language_source_included_as_papers_report_it() -> None:
+    scores = {"xnli": {"en": 0.80, "de": 0.70, "sw": 0.60}, "americasnli": {"aym": 0.40}}
+    assert aggregate_score(scores, "task_average", "en", "xnli") == pytest.approx(0.70)
+    assert aggregate_score({"americasnli": {"aym": 0.4}}, "task_average", "en", "xnli") is None
+
+
 def test_a_gap_needs_the_source_and_a_target() -> None:
     assert aggregate_score({"xnli": {"de": 0.7}}, "transfer_gap", "en", "xnli") is None
     assert aggregate_score({"xnli": {"en": 0.8}}, "transfer_gap", "en", "xnli") is None

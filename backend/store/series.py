@@ -87,12 +87,7 @@ def _merge_tail(s: Session, run_id: int, stage: str, name: str) -> None:
     tail = list(itertools.takewhile(lambda row: row[1] < MERGED_POINTS, newest))
     if len(tail) < TAIL_CHUNKS:
         return
-    steps: list[int] = []
-    values: list[float] = []
-    for _id, _n, data in reversed(tail):
-        more_steps, more_values = unpack(data)
-        steps += more_steps
-        values += more_values
+    steps, values = _joined(data for _id, _n, data in reversed(tail))
     s.execute(delete(MetricChunk).where(MetricChunk.id.in_([row[0] for row in tail])))
     append_series(s, run_id, [Series(name, stage, steps, values)])
 
@@ -122,6 +117,17 @@ def truncate(s: Session, run_id: int, stage: str, from_step: int) -> None:
         )
 
 
+def _joined(blobs: Iterable[bytes]) -> tuple[list[int], list[float]]:
+    """Chunks' points one after the other, in the order given."""
+    steps: list[int] = []
+    values: list[float] = []
+    for blob in blobs:
+        more_steps, more_values = unpack(blob)
+        steps += more_steps
+        values += more_values
+    return steps, values
+
+
 def read(s: Session, run_id: int, names: Sequence[str] | None = None) -> list[Series]:
     """The run's series (all, or those named), ordered by (name, stage), each sorted by step."""
     query = select(MetricChunk.name, MetricChunk.stage, MetricChunk.data).where(MetricChunk.run_id == run_id)
@@ -130,12 +136,7 @@ def read(s: Session, run_id: int, names: Sequence[str] | None = None) -> list[Se
     rows = s.connection().execute(query.order_by(MetricChunk.name, MetricChunk.stage, MetricChunk.id)).all()
     out = []
     for (name, stage), chunks in itertools.groupby(rows, key=lambda r: (r[0], r[1])):
-        steps: list[int] = []
-        values: list[float] = []
-        for _name, _stage, data in chunks:
-            more_steps, more_values = unpack(data)
-            steps += more_steps
-            values += more_values
+        steps, values = _joined(data for _name, _stage, data in chunks)
         if any(a > b for a, b in itertools.pairwise(steps)):  # chunks out of step order (MLflow)
             order = sorted(range(len(steps)), key=steps.__getitem__)  # stable: ties keep log order
             steps, values = [steps[i] for i in order], [values[i] for i in order]

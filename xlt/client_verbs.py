@@ -65,6 +65,13 @@ def add_client_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser])
     target = results.add_mutually_exclusive_group(required=True)
     target.add_argument("run", type=int, nargs="?")
     target.add_argument("--experiment", type=int, default=None, help="its runs, grouped over seeds")
+    target.add_argument(
+        "--match",
+        action="append",
+        metavar="FILTERS",
+        help="a group of runs named by the runs list's filters, e.g. 'model=xlm-roberta-base&method=stsb' "
+        "(repeat for more groups; compared in one request)",
+    )
     results.add_argument("--format", choices=FORMATS, default="table")
 
     for verb, text in (("cancel", "cancel a queued or running run"), ("retry", "a new run, same config")):
@@ -130,7 +137,7 @@ def results_verb(api: Api, args: argparse.Namespace) -> int:
     from backend.schemas import CompareResult, RunOut, ScoreOut
 
     fmt = args.format
-    if args.experiment is None and fmt != "latex":
+    if args.experiment is None and not args.match and fmt != "latex":
         run = RunOut.model_validate(api.get(f"/api/runs/{args.run}"))
         scores = [ScoreOut.model_validate(s) for s in api.get(f"/api/runs/{args.run}/scores")]
         if not scores and fmt == "table":
@@ -141,10 +148,22 @@ def results_verb(api: Api, args: argparse.Namespace) -> int:
             "json": lambda: exports.run_scores_json(run, scores),
         }[fmt]()
     else:
-        params = {"experiment": args.experiment} if args.experiment is not None else {"runs": str(args.run)}
+        params: dict[str, Any] = (
+            {"experiment": args.experiment}
+            if args.experiment is not None
+            else {"match": args.match}
+            if args.match
+            else {"runs": str(args.run)}
+        )
         result = CompareResult.model_validate(api.get("/api/compare", **params))
         if not result.cells and fmt in ("table", "latex"):
-            what = f"experiment {args.experiment}" if args.experiment is not None else f"run {args.run}"
+            what = (
+                f"experiment {args.experiment}"
+                if args.experiment is not None
+                else "the matched runs"
+                if args.match
+                else f"run {args.run}"
+            )
             raise ClientError(f"{what} has no scores yet (no succeeded run)")
         text = {
             "table": lambda: compare_table(result),

@@ -195,6 +195,19 @@ def test_results_of_an_experiment_group_seeds_with_mean_and_std(
     assert code == 0 and out.count(r"\\") >= 3 and r"$\pm$" in out
 
 
+def test_results_of_groups_named_by_filters_in_one_request(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = xlt(
+        capsys, "results", "--match", "method=baseline", "--match", "method=rs_rp", "--server", lab.url
+    )
+    table = rows(out)
+    assert code == 0 and [r[0] for r in table[1:3]] == ["baseline", "rs_rp"]
+    assert table[1][1:3] == ["2", "82.0±1.4"]
+    code, _, err = xlt(capsys, "results", "--match", "method=nothing", "--server", lab.url)
+    assert code == 1 and "404" in err and "match 1: no runs match" in err
+
+
 # ── cancel, retry, share, wait ───────────────────────────────────────────────────────────────────
 
 
